@@ -1,0 +1,148 @@
+"""Deterministic plan repair: whatever the model wrote, the plan that comes out is usable.
+
+Small models write plans with empty or duplicated sections and budgets that do not add
+up. The repair (1) fills or drops empty sections, (2) drops duplicates, (3) brings the
+section count within what the target allows (150-1000 words a section as in AgentWrite,
+at least 2 sections above 600 words), and (4) rebalances budgets so they sum exactly to
+the target, keeping the model's proportions where it gave any.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from writer.artifacts import PlannedSection
+
+MIN_SECTION_WORDS = 150
+MAX_SECTION_WORDS = 1000
+
+# Extra sections when the model gave too few: distinct angles on the same instruction.
+FILLER_ANGLES = [
+    ("Background and context", "Set out the background and context the reader needs for: {instruction}"),
+    ("Key ideas in detail", "Explain the central ideas in detail, with specifics, for: {instruction}"),
+    ("Examples and cases", "Give concrete examples, cases or scenes that illustrate: {instruction}"),
+    ("Challenges and counterpoints", "Discuss difficulties, tensions or opposing views related to: {instruction}"),
+    ("Practical implications", "Describe practical consequences, steps or lessons of: {instruction}"),
+    ("Further developments", "Develop the subject further with new details and turns for: {instruction}"),
+    ("Wider significance", "Relate the subject to its wider significance for: {instruction}"),
+    ("Conclusion", "Bring the text to a satisfying close, drawing its threads together, for: {instruction}"),
+]
+
+
+def section_count_bounds(target_words: int) -> tuple[int, int]:
+    """Fewest and most sections a target allows."""
+    low = max(1, math.ceil(target_words / MAX_SECTION_WORDS))
+    if target_words > 600:
+        low = max(low, 2)
+    high = max(low, target_words // MIN_SECTION_WORDS)
+    return low, high
+
+
+def suggested_sections(target_words: int) -> int:
+    """A good section count to ask the planner for (~350 words a section)."""
+    low, high = section_count_bounds(target_words)
+    return min(high, max(low, round(target_words / 350)))
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9\u4e00-\u9fff]+", " ", text.lower()).strip()
+
+
+def _clean(text) -> str:
+    return re.sub(r"\s+", " ", str(text or "")).strip()
+
+
+def _as_int(value) -> int | None:
+    try:
+        number = int(float(str(value).replace(",", "").split()[0]))
+    except (ValueError, IndexError):
+        return None
+    return number if number > 0 else None
+
+
+def allocate(weights: list[float], total: int, low: float, high: float) -> list[int]:
+    """Integers proportional to `weights`, each within [low, high] where possible, summing to `total`."""
+    n = len(weights)
+    shares = [0.0] * n
+    free = list(range(n))
+    remaining = float(total)
+    while free:
+        weight_sum = sum(weights[i] for i in free) or 1.0
+        tentative = {i: remaining * weights[i] / weight_sum for i in free}
+        clamped = {i: min(high, max(low, v)) for i, v in tentative.items() if v < low or v > high}
+        if not clamped:
+            for i, v in tentative.items():
+                shares[i] = v
+            break
+        for i, v in clamped.items():
+            shares[i] = v
+            remaining -= v
+            free.remove(i)
+    floors = [math.floor(s) for s in shares]
+    short = total - sum(floors)
+    order = sorted(range(n), key=lambda i: shares[i] - floors[i], reverse=True)
+    step = 1 if short >= 0 else -1
+    for k in range(abs(short)):
+        floors[order[k % n]] += step
+    return floors
+
+
+def repair_plan(instruction: str, target_words: int, raw_sections: list) -> tuple[list[PlannedSection], list[str]]:
+    """Make a usable plan from whatever the planner produced. Returns the sections and what was changed."""
+    repairs: list[str] = []
+    items: list[dict] = []
+    for k, raw in enumerate(raw_sections if isinstance(raw_sections, list) else []):
+        if not isinstance(raw, dict):
+            repairs.append(f"dropped section {k + 1}: not an object")
+            continue
+        title, point = _clean(raw.get("title")), _clean(raw.get("main_point") or raw.get("main point"))
+        if not title and not point:
+            repairs.append(f"dropped section {k + 1}: empty")
+            continue
+        if not title:
+            title = " ".join(point.split()[:6])
+            repairs.append(f"section {k + 1}: title taken from its main point")
+        if not point:
+            point = title
+            repairs.append(f"section {k + 1}: main point taken from its title")
+        items.append({"title": title, "main_point": point, "words": _as_int(raw.get("words"))})
+
+    unique, seen_titles, seen_points = [], set(), set()
+    for item in items:
+        t, p = _norm(item["title"]), _norm(item["main_point"])
+        if t in seen_titles or p in seen_points:
+            repairs.append(f"dropped duplicate section {item['title']!r}")
+            continue
+        seen_titles.add(t)
+        seen_points.add(p)
+        unique.append(item)
+
+    low, high = section_count_bounds(target_words)
+    if len(unique) > high:
+        repairs.append(f"merged {len(unique)} sections down to {high}")
+        unique = unique[: high - 1] + [unique[-1]] if high > 1 else unique[:1]
+    if len(unique) < low:
+        want = max(low, suggested_sections(target_words))
+        fillers = [a for a in FILLER_ANGLES if _norm(a[0]) not in seen_titles]
+        added = 0
+        while len(unique) < want and fillers:
+            title, point = fillers.pop(0)
+            filler = {"title": title, "main_point": point.format(instruction=_clean(instruction)[:300]), "words": None}
+            closes = unique and _norm(unique[-1]["title"]).startswith("conclusion")
+            if closes or title == "Conclusion":
+                unique.insert(len(unique) - 1 if closes else len(unique), filler)
+            else:
+                unique.append(filler)
+            added += 1
+        repairs.append(f"added {added} section(s) to reach {len(unique)}")
+
+    given = [i["words"] for i in unique if i["words"]]
+    default = sorted(given)[len(given) // 2] if given else target_words / len(unique)
+    weights = [float(min(MAX_SECTION_WORDS, max(MIN_SECTION_WORDS, i["words"] or default))) for i in unique]
+    budgets = allocate(weights, target_words, min(MIN_SECTION_WORDS, target_words / len(unique)), MAX_SECTION_WORDS)
+    if [i["words"] for i in unique] != budgets:
+        stated = sum(i["words"] or 0 for i in unique)
+        repairs.append(f"rebalanced budgets from {stated} to {target_words} words")
+    sections = [PlannedSection(title=i["title"], main_point=i["main_point"], words=b) for i, b in zip(unique, budgets)]
+    return sections, repairs

@@ -1,0 +1,138 @@
+"""The Python API: `compose`, `plan`, and run inspection. The CLI is a thin layer over these."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from planners.agentwrite import AgentWritePlanner
+from writer.artifacts import ComposeResult, Plan, Stats
+from writer.calls import CallRecorder
+from writer.config import engine_settings
+from writer.engines import Engine, get_engine
+from writer.errors import UsageError
+from writer.lengths import MAX_WORDS, TargetLength, count_words, resolve_target
+from writer.store import Run, Store
+from writer.workflow import ComposeWorkflow, Event, assemble
+
+__all__ = ["compose", "plan", "list_runs", "get_run", "resolve_engine"]
+
+
+def validate(instruction: str | None, words: int | None) -> str:
+    """Check user input; return the stripped instruction."""
+    instruction = (instruction or "").strip()
+    if not instruction:
+        raise UsageError("the instruction is empty")
+    if words is not None and not (0 < words <= MAX_WORDS):
+        raise UsageError(f"--words must be between 1 and {MAX_WORDS}, got {words}")
+    return instruction
+
+
+def resolve_engine(engine: Engine | str | None = None, model: str | None = None, base_url: str | None = None,
+                   api_key: str | None = None, concurrency: int | None = None) -> Engine:
+    """An `Engine` instance from an instance, or from a name plus options (env/config fill the rest)."""
+    if isinstance(engine, Engine):
+        return engine
+    return get_engine(engine_settings(engine=engine, model=model, base_url=base_url, api_key=api_key,
+                                      concurrency=concurrency))
+
+
+def _check_output(output: str | Path | None) -> str | None:
+    if output is None:
+        return None
+    path = Path(output).expanduser()
+    if path.is_dir():
+        raise UsageError(f"output path is a folder: {path}")
+    if not path.parent.exists():
+        raise UsageError(f"output folder does not exist: {path.parent}")
+    return str(path.resolve())
+
+
+def plan(instruction: str, *, words: int | None = None, engine: Engine | str | None = None,
+         model: str | None = None, base_url: str | None = None, store: Store | None = None) -> Plan:
+    """Plan `instruction` without writing it. The planner's call is logged to the store (run id None)."""
+    instruction = validate(instruction, words)
+    target = resolve_target(instruction, words)
+    eng = resolve_engine(engine, model, base_url)
+    recorder = CallRecorder(eng, store or Store())
+    return AgentWritePlanner(recorder).plan(instruction, target)[0]
+
+
+def compose(instruction: str | None = None, *, words: int | None = None, engine: Engine | str | None = None,
+            model: str | None = None, base_url: str | None = None, api_key: str | None = None,
+            output: str | Path | None = None, resume: str | None = None, store: Store | None = None,
+            on_event: Event | None = None) -> ComposeResult:
+    """Write a long document for `instruction` (or continue run `resume`).
+
+    Args:
+        instruction: what to write; may state its length ("a 3000-word essay").
+        words: target length in words; overrides the instruction's own.
+        engine: an `Engine`, or an engine name ("vllm", "openai"); default from WRITER_ENGINE or "vllm".
+        model, base_url, api_key: engine options when `engine` is a name.
+        output: file to write the document to (written atomically at the end).
+        resume: id of an earlier run to continue; finished sections are kept.
+        store: the store to use (default: WRITER_DB_URL or SQLite in the data dir).
+        on_event: called with (kind, data) as the run progresses: planned, section_start, section_done, call.
+    Returns:
+        ComposeResult with the text, plan, sections, stats and run id.
+    """
+    store = store or Store()
+    output_path = _check_output(output)
+    if resume:
+        run = store.get_run(resume)
+        opts = run.options or {}
+        if isinstance(engine, Engine):
+            eng = engine
+        else:
+            eng = resolve_engine(engine or run.engine, model or opts.get("model"), base_url or opts.get("base_url"),
+                                 api_key)
+        run_id = run.id
+        output_path = output_path or run.output_path
+    else:
+        instruction = validate(instruction, words)
+        target: TargetLength = resolve_target(instruction, words)
+        eng = resolve_engine(engine, model, base_url, api_key)
+        given_model = None if isinstance(engine, Engine) else (model or engine_settings(model=model).model)
+        run_id = store.create_run(instruction, target.words, target.source, eng.name, eng.model_id,
+                                  options={"model": given_model, "base_url": getattr(eng, "base_url", None)})
+    notify = on_event or (lambda kind, data: None)
+    recorder = CallRecorder(eng, store, run_id, on_call=lambda stage, comps: notify("call", {"stage": stage,
+                                                                                          "completions": comps}))
+    workflow = ComposeWorkflow(store, recorder, AgentWritePlanner(recorder), on_event=notify)
+    notify("run", {"run_id": run_id})
+    try:
+        seconds = workflow.run(run_id, output_path)
+    except BaseException as exc:
+        store.update_run(run_id, status="failed", error=f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    run = store.get_run(run_id)
+    store.update_run(run_id, seconds=run.seconds + seconds, error=None)
+    return _result(store, run_id)
+
+
+def _result(store: Store, run_id: str) -> ComposeResult:
+    run = store.get_run(run_id)
+    plan_ = store.load_plan(run_id)
+    sections = store.sections(run_id)
+    text = assemble(plan_, sections) if plan_ and sections else ""
+    stats = store.call_stats(run_id)
+    stats = Stats(words=count_words(text), sections=len(sections), seconds=run.seconds, calls=stats.calls,
+                  prompt_tokens=stats.prompt_tokens, output_tokens=stats.output_tokens)
+    return ComposeResult(run_id=run_id, instruction=run.instruction, text=text, plan=plan_, sections=sections,
+                         stats=stats, output_path=run.output_path)
+
+
+def list_runs(limit: int = 50, store: Store | None = None) -> list[Run]:
+    return list((store or Store()).list_runs(limit))
+
+
+def list_runs_row(run_id: str, store: Store | None = None) -> Run:
+    """The stored row of one run (status, engine, error)."""
+    return (store or Store()).get_run(run_id)
+
+
+def get_run(run_id: str, store: Store | None = None) -> ComposeResult:
+    """A stored run as a ComposeResult (text so far, plan, sections, stats)."""
+    store = store or Store()
+    store.get_run(run_id)
+    return _result(store, run_id)

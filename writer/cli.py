@@ -1,0 +1,222 @@
+"""The `writer` command line: a thin Typer layer over `writer.api`.
+
+Library errors become one line on stderr: exit code 2 for bad input, 1 for runtime failures.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from writer import api
+
+try:  # Typer >= 0.25 vendors its own click
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older Typer on real click
+    import click.exceptions as click_exceptions
+from writer.engines import engine_names
+from writer.errors import UsageError, WriterError
+from writer.lengths import resolve_target
+
+app = typer.Typer(help="Write long documents with local models.", no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False)
+runs_app = typer.Typer(help="List and inspect compose runs.", add_completion=False)
+app.add_typer(runs_app, name="runs")
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+
+EngineOpt = typer.Option(None, "--engine", "-e", help="Engine: vllm (default, in-process) or openai.",
+                         envvar="WRITER_ENGINE", show_envvar=False)
+ModelOpt = typer.Option(None, "--model", "-m", help="Model folder or id (default: the embedded SmolLM2-135M).")
+BaseUrlOpt = typer.Option(None, "--base-url", help="OpenAI-compatible server URL, e.g. http://127.0.0.1:8000/v1.")
+WordsOpt = typer.Option(None, "--words", "-w", help="Target length in words (default: from the instruction).")
+
+
+def _fail(exc: WriterError) -> None:
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(exc.exit_code)
+
+
+def _check_engine(engine: str | None) -> None:
+    if engine is not None and engine not in engine_names():
+        raise UsageError(f"unknown engine {engine!r}; choose one of: {', '.join(engine_names())}")
+
+
+class ComposeProgress:
+    """Live display: words written against the target, the current section, output tokens/s."""
+
+    def __init__(self, target: int | None, enabled: bool):
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("words · {task.fields[rate]}"), TimeElapsedColumn(),
+                                 console=err, transient=True, disable=not enabled)
+        self.task = self.progress.add_task("planning", total=target, rate="")
+        self.started = time.perf_counter()
+        self.tokens = 0
+        self.words = 0
+
+    def __call__(self, kind: str, data: dict) -> None:
+        if kind == "run":
+            self.progress.update(self.task, description=f"run {data['run_id']}: planning")
+        elif kind == "planned":
+            plan = data["plan"]
+            self.progress.update(self.task, total=plan.total_words)
+        elif kind == "section_start":
+            s = data["section"]
+            self.progress.update(self.task, description=f"section {data['index'] + 1}: {s.title[:40]}")
+        elif kind == "section_done":
+            self.words += data["section"].words
+            self.progress.update(self.task, completed=self.words)
+        elif kind == "call":
+            self.tokens += sum(c.completion_tokens for c in data["completions"])
+            rate = self.tokens / max(1e-6, time.perf_counter() - self.started)
+            self.progress.update(self.task, rate=f"{rate:.1f} tok/s")
+
+
+@app.command()
+def compose(
+    instruction: Optional[str] = typer.Argument(None, help="What to write; may state a length (\"a 3000-word essay\")."),
+    words: Optional[int] = WordsOpt,
+    model: Optional[str] = ModelOpt,
+    engine: Optional[str] = EngineOpt,
+    base_url: Optional[str] = BaseUrlOpt,
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the document to this file."),
+    resume: Optional[str] = typer.Option(None, "--resume", help="Continue run RUN_ID from its checkpoint."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON result instead of the document."),
+) -> None:
+    """Plan and write a long document."""
+    try:
+        _check_engine(engine)
+        target = None
+        if not resume:
+            instruction = api.validate(instruction, words)
+            length = resolve_target(instruction, words)
+            target = length.words
+            if length.source == "default":
+                err.print(f"note: no length in the instruction; writing {target} words (set one with --words)")
+        show = sys.stderr.isatty()
+        progress = ComposeProgress(target, enabled=show)
+        with progress.progress:
+            result = api.compose(instruction, words=words, engine=engine, model=model, base_url=base_url,
+                                 output=output, resume=resume, on_event=progress)
+    except WriterError as exc:
+        _fail(exc)
+    stats = result.stats
+    if as_json:
+        out.print(json.dumps({"run_id": result.run_id, "words": stats.words, "sections": stats.sections,
+                              "target_words": result.plan.target_words, "seconds": round(stats.seconds, 2),
+                              "output_tokens": stats.output_tokens,
+                              "output_tokens_per_second": round(stats.output_tokens_per_second, 2),
+                              "output_path": result.output_path}), markup=False)
+    elif output is None:
+        out.print(result.text, markup=False)
+    where = f" · {result.output_path}" if result.output_path else ""
+    err.print(f"{stats.words} words, {stats.sections} sections, {stats.seconds:.1f} s, "
+              f"{stats.output_tokens_per_second:.1f} output tokens/s · run {result.run_id}{where}")
+
+
+@app.command()
+def plan(
+    instruction: Optional[str] = typer.Argument(None, help="What to write."),
+    words: Optional[int] = WordsOpt,
+    model: Optional[str] = ModelOpt,
+    engine: Optional[str] = EngineOpt,
+    base_url: Optional[str] = BaseUrlOpt,
+) -> None:
+    """Print the plan (sections, main points, word budgets) as JSON."""
+    try:
+        _check_engine(engine)
+        result = api.plan(instruction, words=words, engine=engine, model=model, base_url=base_url)
+    except WriterError as exc:
+        _fail(exc)
+    out.print(result.model_dump_json(indent=2), markup=False)
+
+
+@runs_app.callback(invoke_without_command=True)
+def runs_default(ctx: typer.Context) -> None:
+    """List runs (newest first)."""
+    if ctx.invoked_subcommand is None:
+        runs_list(limit=50, as_json=False)
+
+
+@runs_app.command("list")
+def runs_list(
+    limit: int = typer.Option(50, "--limit", "-n", help="How many runs to show."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
+) -> None:
+    """List runs (newest first)."""
+    try:
+        runs = api.list_runs(limit)
+    except WriterError as exc:
+        _fail(exc)
+    if as_json:
+        for r in runs:
+            out.print(json.dumps({"run_id": r.id, "status": r.status, "words": r.words, "target_words": r.target_words,
+                                  "created_at": r.created_at.isoformat(), "instruction": r.instruction}), markup=False)
+        return
+    table = Table("run", "status", "words", "target", "created", "instruction")
+    for r in runs:
+        table.add_row(r.id, r.status, str(r.words), str(r.target_words), r.created_at.strftime("%Y-%m-%d %H:%M"),
+                      r.instruction[:60])
+    out.print(table)
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: str = typer.Argument(..., help="The run's id."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    text: bool = typer.Option(False, "--text", help="Print the document written so far."),
+) -> None:
+    """Show a run: status, plan, sections, tokens."""
+    try:
+        run = api.get_run(run_id)
+        row = api.list_runs_row(run_id)
+    except WriterError as exc:
+        _fail(exc)
+    if text:
+        out.print(run.text, markup=False)
+        return
+    info = {"run_id": run.run_id, "status": row.status, "instruction": run.instruction, "engine": row.engine,
+            "model": row.model, "target_words": row.target_words, "words": run.stats.words,
+            "sections_written": len(run.sections), "calls": run.stats.calls,
+            "prompt_tokens": run.stats.prompt_tokens, "output_tokens": run.stats.output_tokens,
+            "seconds": round(run.stats.seconds, 2), "output_path": run.output_path, "error": row.error,
+            "plan": run.plan.model_dump() if run.plan else None}
+    if as_json:
+        out.print(json.dumps(info, indent=2), markup=False)
+        return
+    for key in ("run_id", "status", "engine", "model", "target_words", "words", "sections_written", "calls",
+                "prompt_tokens", "output_tokens", "seconds", "output_path", "error"):
+        out.print(f"{key}: {info[key]}", markup=False)
+    out.print(f"instruction: {run.instruction}", markup=False)
+    if run.plan:
+        table = Table("#", "title", "budget", "written")
+        done = {s.index: s.words for s in run.sections}
+        for i, s in enumerate(run.plan.sections):
+            table.add_row(str(i + 1), s.title[:60], str(s.words), str(done.get(i, "-")))
+        out.print(table)
+        for note in run.plan.repairs:
+            out.print(f"repair: {note}", markup=False)
+
+
+def main() -> None:
+    """Console entry point: like `app()`, but usage errors are one line too (exit 2)."""
+    try:
+        code = app(standalone_mode=False)
+    except click_exceptions.NoArgsIsHelpError as exc:
+        exc.show()
+        sys.exit(0)
+    except click_exceptions.ClickException as exc:
+        typer.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

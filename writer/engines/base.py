@@ -1,0 +1,71 @@
+"""The engine contract: chat generation over a batch of conversations, plus token counting.
+
+Every engine (in-process vLLM, an OpenAI-compatible server, the scripted engine of the
+tests) implements `generate` over a list of `ChatRequest`s and returns one `Completion`
+per request, in order. Batching is the point: vLLM schedules the whole list together.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class ChatRequest(BaseModel):
+    """One conversation to complete, with its own sampling options.
+
+    `continue_final`: the last message is an assistant prefill that the model continues
+    (the text returned is only the continuation). `json_schema`: constrain the reply to
+    JSON matching this schema.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    messages: list[Message]
+    max_tokens: int = Field(512, ge=1)
+    min_tokens: int = Field(0, ge=0)
+    temperature: float = Field(0.7, ge=0)
+    top_p: float = Field(0.95, gt=0, le=1)
+    repetition_penalty: float = Field(1.0, gt=0)
+    stop: list[str] = Field(default_factory=list)
+    json_schema: dict[str, Any] | None = None
+    continue_final: bool = False
+    seed: int | None = None
+
+
+class Completion(BaseModel):
+    """What an engine returns for one request."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str | None = None
+    seconds: float = 0.0
+
+
+class Engine(abc.ABC):
+    """A chat model behind one batch call. Subclasses set `name`, `model_id`, `context_window`."""
+
+    name: str = "engine"
+    model_id: str = ""
+    context_window: int = 8192
+
+    @abc.abstractmethod
+    def generate(self, requests: list[ChatRequest]) -> list[Completion]:
+        """Complete every request; results in request order."""
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens in `text` for this engine's model. Default: a conservative estimate."""
+        return max(1, (len(text) + 2) // 3)
+
+    def close(self) -> None:
+        """Free the engine's resources (processes, GPU memory, connections)."""

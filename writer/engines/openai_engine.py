@@ -1,0 +1,121 @@
+"""Engine for any OpenAI-compatible server: `vllm serve`, OpenAI, llama.cpp's server.
+
+Requests of a batch go out concurrently (up to `concurrency` at once); the openai client
+retries connection errors, 429s and 5xxs with exponential backoff. vLLM's extensions
+(min_tokens, repetition_penalty, continuing a prefilled assistant message, /tokenize,
+max_model_len) are used when the server is a vLLM server.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import openai
+
+from writer.engines.base import ChatRequest, Completion, Engine
+from writer.errors import EngineConfigError, EngineError
+
+
+class OpenAIEngine(Engine):
+    name = "openai"
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str | None = None,
+        api_key: str | None = None,
+        concurrency: int = 8,
+        max_retries: int = 4,
+        timeout: float = 900.0,
+    ):
+        if not base_url:
+            raise EngineConfigError("the openai engine needs --base-url (or WRITER_BASE_URL)")
+        if concurrency < 1:
+            raise EngineConfigError(f"concurrency must be >= 1, got {concurrency}")
+        self.base_url = base_url.rstrip("/")
+        self.concurrency = concurrency
+        self.client = openai.OpenAI(base_url=self.base_url, api_key=api_key or "EMPTY",
+                                    max_retries=max_retries, timeout=timeout)
+        try:
+            served = list(openai.OpenAI(base_url=self.base_url, api_key=api_key or "EMPTY",
+                                        max_retries=1, timeout=15).models.list())
+        except openai.APIConnectionError:
+            raise EngineConfigError(f"cannot reach an OpenAI-compatible server at {self.base_url}") from None
+        except openai.AuthenticationError:
+            raise EngineConfigError(f"the server at {self.base_url} refused the API key") from None
+        except openai.APIError as exc:
+            raise EngineConfigError(f"the server at {self.base_url} answered {exc}") from None
+        ids = [m.id for m in served]
+        if model is None:
+            if not ids:
+                raise EngineConfigError(f"the server at {self.base_url} serves no model; pass --model")
+            model = ids[0]
+        self.model_id = model
+        info = next((m for m in served if m.id == model), None)
+        max_len = getattr(info, "max_model_len", None) if info is not None else None
+        self.is_vllm = max_len is not None
+        self.context_window = int(max_len) if max_len else 8192
+
+    def generate(self, requests: list[ChatRequest]) -> list[Completion]:
+        if not requests:
+            return []
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(requests))) as pool:
+            return list(pool.map(self._one, requests))
+
+    def _one(self, req: ChatRequest) -> Completion:
+        messages = [m.model_dump() for m in req.messages]
+        extra: dict = {}
+        if self.is_vllm:
+            if req.min_tokens:
+                extra["min_tokens"] = req.min_tokens
+            if req.repetition_penalty != 1.0:
+                extra["repetition_penalty"] = req.repetition_penalty
+            if req.continue_final:
+                extra.update(continue_final_message=True, add_generation_prompt=False)
+        elif req.continue_final:
+            # No prefill outside vLLM: ask for the continuation instead.
+            prefix = messages.pop()["content"]
+            messages.append({"role": "user", "content": "Continue this text from exactly where it stops, "
+                             "without repeating it:\n\n" + prefix})
+        kwargs: dict = dict(model=self.model_id, messages=messages, max_tokens=req.max_tokens,
+                            temperature=req.temperature, top_p=req.top_p)
+        if req.stop:
+            kwargs["stop"] = req.stop
+        if req.seed is not None:
+            kwargs["seed"] = req.seed
+        if req.json_schema is not None:
+            kwargs["response_format"] = {"type": "json_schema",
+                                         "json_schema": {"name": "reply", "schema": req.json_schema}}
+        if extra:
+            kwargs["extra_body"] = extra
+        started = time.perf_counter()
+        try:
+            resp = self.client.chat.completions.create(**kwargs)
+        except openai.APIError as exc:
+            raise EngineError(f"{self.base_url}: {exc}") from exc
+        choice = resp.choices[0]
+        usage = resp.usage
+        return Completion(
+            text=choice.message.content or "",
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            finish_reason=choice.finish_reason,
+            seconds=time.perf_counter() - started,
+        )
+
+    def count_tokens(self, text: str) -> int:
+        if self.is_vllm:
+            root = self.base_url.removesuffix("/v1")
+            try:
+                resp = httpx.post(f"{root}/tokenize", json={"model": self.model_id, "prompt": text,
+                                                             "add_special_tokens": False}, timeout=30)
+                resp.raise_for_status()
+                return int(resp.json()["count"])
+            except (httpx.HTTPError, KeyError, ValueError):
+                pass
+        return super().count_tokens(text)
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,91 @@
+"""Word counting and target-length parsing.
+
+Words are counted the way LongBench-Write counts them: every CJK character counts as one
+word, plus every run of other letters/digits (English words, numbers).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DEFAULT_WORDS = 1000
+MAX_WORDS = 100_000
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
+_WORD_RE = re.compile(rf"[{_CJK}]|[^\s{_CJK}]*[A-Za-z0-9\u00c0-\u024f][^\s{_CJK}]*")
+
+
+def count_words(text: str) -> int:
+    """Number of words in `text`: CJK characters one each, plus whitespace-separated tokens with a letter or digit."""
+    return len(_WORD_RE.findall(text))
+
+
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "fifteen": 15, "twenty": 20,
+    "thirty": 30, "forty": 40, "fifty": 50, "hundred": 100, "a": 1,
+}
+_NUM = r"(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(k|thousand|hundred)?"
+_WORD_UNIT = r"(?:-|\s)?(?:words?|字)"
+_PAGE_WORDS = 200  # a typical manuscript page, used for "a 50-page novel"
+
+
+@dataclass(frozen=True)
+class TargetLength:
+    """How many words to write and where that number came from."""
+
+    words: int
+    source: str  # "option", "instruction" or "default"
+    phrase: str = ""
+
+
+def _to_number(digits: str, scale: str | None) -> float:
+    value = float(digits.replace(",", ""))
+    if scale in ("k", "thousand"):
+        value *= 1000
+    elif scale == "hundred":
+        value *= 100
+    return value
+
+
+def _spelled_number(text: str) -> str:
+    """Turn spelled-out amounts like 'two thousand' or 'five hundred' into digits."""
+    def repl(m: re.Match) -> str:
+        return str(_NUMBER_WORDS[m.group(1).lower()] * (1000 if m.group(2).lower() == "thousand" else 100))
+
+    return re.sub(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|a)\s+(thousand|hundred)\b",
+                  repl, text, flags=re.IGNORECASE)
+
+
+def parse_target_words(instruction: str) -> TargetLength | None:
+    """Find the required length in an instruction, or None.
+
+    Handles "a 3000-word essay", "3,000 words", "about 1200 words", "300 words or less",
+    "no less than 200 words", "between 800 and 1000 words" (midpoint), "1.5k words",
+    "two thousand words", "不少于4000字" and "a 50-page novel" (200 words a page).
+    Bounds ("at least", "or less") are taken as the target itself, as LongBench-Write does.
+    """
+    text = _spelled_number(instruction)
+    rng = re.search(rf"(?:between\s+)?{_NUM}\s*(?:-|–|to|and)\s*{_NUM}{_WORD_UNIT}", text, re.IGNORECASE)
+    if rng:
+        lo = _to_number(rng.group(1), rng.group(2) or rng.group(4))
+        hi = _to_number(rng.group(3), rng.group(4))
+        if 0 < lo < hi:
+            return TargetLength(int(round((lo + hi) / 2)), "instruction", rng.group(0).strip())
+    m = re.search(rf"{_NUM}{_WORD_UNIT}", text, re.IGNORECASE)
+    if m:
+        value = _to_number(m.group(1), m.group(2))
+        if value >= 1:
+            return TargetLength(int(round(value)), "instruction", m.group(0).strip())
+    m = re.search(r"(\d+)(?:-|\s)pages?\b", text, re.IGNORECASE)
+    if m:
+        return TargetLength(int(m.group(1)) * _PAGE_WORDS, "instruction", m.group(0).strip())
+    return None
+
+
+def resolve_target(instruction: str, words: int | None) -> TargetLength:
+    """The target: `words` if given, else the instruction's own, else DEFAULT_WORDS."""
+    if words is not None:
+        return TargetLength(words, "option")
+    return parse_target_words(instruction) or TargetLength(DEFAULT_WORDS, "default")

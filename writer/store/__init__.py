@@ -1,0 +1,156 @@
+"""The store: every run, plan, section and engine call, in one SQLAlchemy database.
+
+SQLite in the user data dir by default; WRITER_DB_URL selects another database (e.g.
+`postgresql+psycopg://user@host/writer`). Schema changes are numbered migrations applied
+when the store is opened.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import create_engine, func, inspect, select
+from sqlalchemy.engine import Engine as SQLEngine
+from sqlalchemy.orm import Session, sessionmaker
+
+from writer.artifacts import Plan, PlannedSection, Stats, WrittenSection
+from writer.config import db_url
+from writer.engines.base import ChatRequest, Completion
+from writer.errors import UnknownRunError, UsageError
+from writer.store.models import Base, CallRow, PlanRow, PlanSectionRow, Run, SchemaVersion, SectionRow, utcnow
+
+__all__ = ["Store", "Run", "CallRow"]
+
+
+def _migration_1(bind: SQLEngine) -> None:
+    Base.metadata.create_all(bind)
+
+
+MIGRATIONS: list[Callable[[SQLEngine], None]] = [_migration_1]
+
+
+class Store:
+    """Typed access to the database. Each method is its own transaction."""
+
+    def __init__(self, url: str | None = None):
+        self.url = url or db_url()
+        kwargs = {"connect_args": {"timeout": 60}} if self.url.startswith("sqlite") else {"pool_pre_ping": True}
+        try:
+            self.engine = create_engine(self.url, **kwargs)
+        except Exception as exc:  # bad URL or missing driver
+            raise UsageError(f"cannot open store {self.url!r}: {exc}") from None
+        self.Session = sessionmaker(self.engine, expire_on_commit=False)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        if not inspect(self.engine).has_table("schema_version"):
+            SchemaVersion.__table__.create(self.engine, checkfirst=True)
+        with self.Session.begin() as s:
+            current = s.scalar(select(func.max(SchemaVersion.version))) or 0
+        for number, migration in enumerate(MIGRATIONS, start=1):
+            if number > current:
+                migration(self.engine)
+                with self.Session.begin() as s:
+                    s.add(SchemaVersion(version=number))
+
+    # runs
+    def create_run(self, instruction: str, target_words: int, target_source: str, engine: str, model: str,
+                   options: dict | None = None) -> str:
+        run_id = uuid.uuid4().hex[:12]
+        with self.Session.begin() as s:
+            s.add(Run(id=run_id, instruction=instruction, target_words=target_words, target_source=target_source,
+                      engine=engine, model=model, options=options or {}))
+        return run_id
+
+    def get_run(self, run_id: str) -> Run:
+        with self.Session() as s:
+            run = s.get(Run, run_id)
+            if run is None:
+                raise UnknownRunError(f"no run with id {run_id!r} in {self.url}")
+            return run
+
+    def list_runs(self, limit: int = 50) -> Sequence[Run]:
+        with self.Session() as s:
+            return s.scalars(select(Run).order_by(Run.created_at.desc()).limit(limit)).all()
+
+    def update_run(self, run_id: str, **fields) -> None:
+        with self.Session.begin() as s:
+            run = s.get(Run, run_id)
+            for key, value in fields.items():
+                setattr(run, key, value)
+            run.updated_at = utcnow()
+
+    # plans
+    def save_plan(self, run_id: str, plan: Plan, raw: str = "") -> None:
+        with self.Session.begin() as s:
+            row = PlanRow(run_id=run_id, raw=raw, repairs=list(plan.repairs))
+            s.add(row)
+            s.flush()
+            for i, sec in enumerate(plan.sections):
+                s.add(PlanSectionRow(plan_id=row.id, index=i, title=sec.title, main_point=sec.main_point,
+                                     words=sec.words))
+
+    def load_plan(self, run_id: str) -> Plan | None:
+        with self.Session() as s:
+            run = s.get(Run, run_id)
+            row = s.scalars(select(PlanRow).where(PlanRow.run_id == run_id).order_by(PlanRow.id.desc())).first()
+            if run is None or row is None:
+                return None
+            return Plan(
+                instruction=run.instruction, target_words=run.target_words, target_source=run.target_source,
+                sections=[PlannedSection(title=p.title, main_point=p.main_point, words=p.words) for p in row.sections],
+                repairs=list(row.repairs or []),
+            )
+
+    # sections
+    def save_section(self, run_id: str, section: WrittenSection) -> WrittenSection:
+        """Store a finished section; if one is already stored for that index, keep and return it."""
+        existing = self.get_section(run_id, section.index)
+        if existing is not None:
+            return existing
+        with self.Session.begin() as s:
+            s.add(SectionRow(run_id=run_id, index=section.index, title=section.title, text=section.text,
+                             words=section.words))
+        return section
+
+    def get_section(self, run_id: str, index: int) -> WrittenSection | None:
+        with self.Session() as s:
+            row = s.scalars(select(SectionRow).where(SectionRow.run_id == run_id, SectionRow.index == index)).first()
+            return _section(row) if row else None
+
+    def sections(self, run_id: str) -> list[WrittenSection]:
+        with self.Session() as s:
+            rows = s.scalars(select(SectionRow).where(SectionRow.run_id == run_id).order_by(SectionRow.index))
+            return [_section(r) for r in rows]
+
+    # engine calls
+    def log_calls(self, run_id: str | None, stage: str, requests: list[ChatRequest], completions: list[Completion],
+                  engine: str = "", model: str = "", section_index: int | None = None,
+                  template: str | None = None) -> None:
+        with self.Session.begin() as s:
+            for req, comp in zip(requests, completions):
+                params = req.model_dump(exclude={"messages"})
+                s.add(CallRow(run_id=run_id, stage=stage, section_index=section_index, template=template,
+                              messages=[m.model_dump() for m in req.messages], params=params, output=comp.text,
+                              prompt_tokens=comp.prompt_tokens, completion_tokens=comp.completion_tokens,
+                              finish_reason=comp.finish_reason, seconds=comp.seconds, engine=engine, model=model))
+
+    def calls(self, run_id: str, stage: str | None = None) -> Sequence[CallRow]:
+        with self.Session() as s:
+            query = select(CallRow).where(CallRow.run_id == run_id)
+            if stage is not None:
+                query = query.where(CallRow.stage == stage)
+            return s.scalars(query.order_by(CallRow.id)).all()
+
+    def call_stats(self, run_id: str) -> Stats:
+        with self.Session() as s:
+            n, prompt, output = s.execute(
+                select(func.count(CallRow.id), func.coalesce(func.sum(CallRow.prompt_tokens), 0),
+                       func.coalesce(func.sum(CallRow.completion_tokens), 0)).where(CallRow.run_id == run_id)
+            ).one()
+        return Stats(calls=n, prompt_tokens=prompt, output_tokens=output)
+
+
+def _section(row: SectionRow) -> WrittenSection:
+    return WrittenSection(index=row.index, title=row.title, text=row.text, words=row.words)

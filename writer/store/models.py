@@ -1,0 +1,106 @@
+"""SQLAlchemy tables of the store: runs, plans, planned sections, written sections, engine calls.
+
+Types are portable (no SQLite-only features) so a Postgres WRITER_DB_URL works through
+the same code.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SchemaVersion(Base):
+    __tablename__ = "schema_version"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class Run(Base):
+    """One compose: the instruction, the target, the engine, and how far it got."""
+
+    __tablename__ = "runs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    instruction: Mapped[str] = mapped_column(Text)
+    target_words: Mapped[int] = mapped_column(Integer)
+    target_source: Mapped[str] = mapped_column(String(16), default="option")
+    engine: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="created")  # created/planned/writing/done/failed
+    options: Mapped[dict] = mapped_column(JSON, default=dict)
+    output_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    words: Mapped[int] = mapped_column(Integer, default=0)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    plans: Mapped[list["PlanRow"]] = relationship(back_populates="run", order_by="PlanRow.id")
+
+
+class PlanRow(Base):
+    """A plan as the planner returned it (`raw`) and what the repair changed."""
+
+    __tablename__ = "plans"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
+    raw: Mapped[str] = mapped_column(Text, default="")
+    repairs: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    run: Mapped[Run] = relationship(back_populates="plans")
+    sections: Mapped[list["PlanSectionRow"]] = relationship(order_by="PlanSectionRow.index")
+
+
+class PlanSectionRow(Base):
+    __tablename__ = "plan_sections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    index: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    main_point: Mapped[str] = mapped_column(Text)
+    words: Mapped[int] = mapped_column(Integer)
+
+
+class SectionRow(Base):
+    """A finished section's text. One per (run, index): writing it again is never needed."""
+
+    __tablename__ = "sections"
+    __table_args__ = (UniqueConstraint("run_id", "index"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
+    index: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    words: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CallRow(Base):
+    """One engine call: rendered prompt, parameters, output, token counts and time."""
+
+    __tablename__ = "calls"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str | None] = mapped_column(String(32), index=True, nullable=True)
+    stage: Mapped[str] = mapped_column(String(32))
+    section_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    template: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    messages: Mapped[list] = mapped_column(JSON)
+    params: Mapped[dict] = mapped_column(JSON)
+    output: Mapped[str] = mapped_column(Text)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    finish_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    engine: Mapped[str] = mapped_column(String(32), default="")
+    model: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
