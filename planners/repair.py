@@ -70,7 +70,10 @@ def allocate(weights: list[float], total: int, low: float, high: float) -> list[
     while free:
         weight_sum = sum(weights[i] for i in free) or 1.0
         tentative = {i: remaining * weights[i] / weight_sum for i in free}
-        clamped = {i: min(high, max(low, v)) for i, v in tentative.items() if v < low or v > high}
+        # Fix the sections over the ceiling first, then those under the floor, then rescale the rest.
+        clamped = {i: high for i, v in tentative.items() if v > high}
+        if not clamped:
+            clamped = {i: low for i, v in tentative.items() if v < low}
         if not clamped:
             for i, v in tentative.items():
                 shares[i] = v
@@ -125,8 +128,13 @@ def repair_plan(instruction: str, target_words: int, raw_sections: list) -> tupl
     if len(unique) < low:
         want = max(low, suggested_sections(target_words))
         fillers = [a for a in FILLER_ANGLES if _norm(a[0]) not in seen_titles]
+        # Long targets need more sections than there are angles: go round again, numbered.
+        rounds = 2
+        while len(fillers) < want:
+            fillers += [(f"{t} ({rounds})", p) for t, p in FILLER_ANGLES if t != "Conclusion"]
+            rounds += 1
         added = 0
-        while len(unique) < want and fillers:
+        while len(unique) < want:
             title, point = fillers.pop(0)
             filler = {"title": title, "main_point": point.format(instruction=_clean(instruction)[:300]), "words": None}
             closes = unique and _norm(unique[-1]["title"]).startswith("conclusion")

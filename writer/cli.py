@@ -22,7 +22,7 @@ try:  # Typer >= 0.25 vendors its own click
     from typer._click import exceptions as click_exceptions
 except ImportError:  # pragma: no cover - older Typer on real click
     import click.exceptions as click_exceptions
-from writer.engines import engine_names
+from writer.engines import close_engines, engine_names
 from writer.errors import UsageError, WriterError
 from writer.lengths import resolve_target
 
@@ -219,4 +219,6 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)
         sys.exit(130)
+    finally:
+        close_engines()
     sys.exit(code if isinstance(code, int) else 0)

@@ -30,8 +30,8 @@ class SectionBudget:
 
     @classmethod
     def for_words(cls, words: int) -> "SectionBudget":
-        return cls(max_tokens=math.ceil(words * TOKENS_PER_WORD * 1.2) + 16,
-                   min_tokens=math.floor(words * TOKENS_PER_WORD * 0.85))
+        return cls(max_tokens=math.ceil(words * TOKENS_PER_WORD * 1.3) + 16,
+                   min_tokens=math.floor(words * TOKENS_PER_WORD))
 
 
 def plan_lines(plan: Plan, around: int | None = None, radius: int = 6) -> list[str]:

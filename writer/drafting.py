@@ -15,7 +15,7 @@ from writer.context import SECTION_TEMPLATE, TOKENS_PER_WORD, SectionBudget, sec
 from writer.engines.base import ChatRequest, Message
 from writer.lengths import count_words
 
-SHORT = 0.85  # below this share of the budget a draft is continued
+SHORT = 0.9  # below this share of the budget a draft is continued
 LONG = 1.10  # above this share it is trimmed
 MAX_CONTINUATIONS = 2
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？\"”])\s+")

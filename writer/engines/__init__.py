@@ -6,6 +6,7 @@ one program (or one test session) pay vLLM's start-up once.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 from importlib.metadata import entry_points
 
@@ -53,6 +54,10 @@ def get_engine(settings: EngineSettings | None = None, **overrides) -> Engine:
         engine = cls(model=settings.model, **settings.extra)
     else:
         engine = cls(**{"model": settings.model, **settings.extra})
+    if not _OPEN:
+        # Registered after vLLM's own multiprocessing hooks, so it runs before them at exit:
+        # without it the interpreter waits forever on vLLM's engine process.
+        atexit.register(close_engines)
     _OPEN[key] = engine
     return engine
 

@@ -1,0 +1,66 @@
+"""A scripted engine for fast unit tests: deterministic replies, every request recorded.
+
+Plan requests (those with a JSON schema) get `plan_reply`; other requests get prose of
+`words_per_call` words (default: what the request's min_tokens asks for).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from writer.engines.base import ChatRequest, Completion, Engine
+
+SENTENCES = [
+    "The garden wakes slowly under a pale winter sun.",
+    "Every plant tells a story about patience and care.",
+    "Small habits, repeated daily, shape the results we see.",
+    "A careful reader notices how details build a larger picture.",
+    "History offers many examples of steady and quiet progress.",
+    "Good questions matter more than quick answers in this field.",
+    "Practical advice works best when it fits real constraints.",
+]
+
+
+def prose(words: int, seed: int = 0) -> str:
+    out: list[str] = []
+    i = seed
+    while sum(len(s.split()) for s in out) < words:
+        out.append(SENTENCES[i % len(SENTENCES)])
+        i += 1
+    return " ".join(out)
+
+
+class ScriptedEngine(Engine):
+    name = "scripted"
+    model_id = "scripted-model"
+
+    def __init__(self, plan_reply: str | dict | None = None, words_per_call: int | None = None,
+                 context_window: int = 8192, reply: Callable[[ChatRequest], str] | None = None):
+        self.plan_reply = plan_reply if isinstance(plan_reply, str) or plan_reply is None else json.dumps(plan_reply)
+        self.words_per_call = words_per_call
+        self.context_window = context_window
+        self.reply = reply
+        self.requests: list[ChatRequest] = []
+        self.closed = False
+
+    def generate(self, requests: list[ChatRequest]) -> list[Completion]:
+        out = []
+        for req in requests:
+            self.requests.append(req)
+            if self.reply is not None:
+                text = self.reply(req)
+            elif req.json_schema is not None:
+                text = self.plan_reply or json.dumps({"sections": []})
+            else:
+                words = self.words_per_call or max(1, int(max(req.min_tokens, 20) / 1.4))
+                text = prose(words, seed=len(self.requests))
+            out.append(Completion(text=text, prompt_tokens=sum(self.count_tokens(m.content) for m in req.messages),
+                                  completion_tokens=self.count_tokens(text), finish_reason="stop", seconds=0.01))
+        return out
+
+    def count_tokens(self, text: str) -> int:
+        return max(1, int(len(text.split()) * 1.3))
+
+    def close(self) -> None:
+        self.closed = True

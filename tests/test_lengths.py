@@ -1,0 +1,65 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from writer.lengths import DEFAULT_WORDS, count_words, parse_target_words, resolve_target
+
+
+@pytest.mark.parametrize("instruction, words", [
+    ("Write a 3000-word essay on rivers.", 3000),
+    ("Write a 3,000 word essay on rivers.", 3000),
+    ("An essay of about 1200 words on tea.", 1200),
+    ("Summarise this in 300 words or less.", 300),
+    ("The content should be no less than 200 words.", 200),
+    ("at least 400 words please", 400),
+    ("Write between 800 and 1000 words on jazz.", 900),
+    ("Write 800-1000 words on jazz.", 900),
+    ("A 1.5k word story", 1500),
+    ("a 10k-word report", 10000),
+    ("Write two thousand words about owls.", 2000),
+    ("Write five hundred words about owls.", 500),
+    ("帮我写一篇文章，不少于4000字。", 4000),
+    ("Write a 50-page novel about a quest.", 10000),
+    ("Write 12000 words of an article", 12000),
+    ("write it in approximately 150 words", 150),
+    ("Uber Driver Interview Script, around 600 words", 600),
+    ("Write a 200 words abstract", 200),
+    ("Write a 400 word story", 400),
+    ("Help me write a teaching plan of no less than 2000 words.", 2000),
+])
+def test_parses_length_phrasings(instruction, words):
+    found = parse_target_words(instruction)
+    assert found is not None and found.words == words and found.source == "instruction"
+
+
+@pytest.mark.parametrize("instruction", [
+    "Write a list of 15 emojis relating to various emotions",
+    "Describe the 3 stages of mitosis",
+    "Tell me about the year 1916 in Vienna",
+    "",
+])
+def test_no_length_when_none_is_stated(instruction):
+    assert parse_target_words(instruction) is None
+
+
+def test_longbench_write_prompts_match_their_required_length():
+    rows = [json.loads(line) for line in (Path(__file__).parent / "fixtures/longbench_write_en.jsonl").open()]
+    stated = [r for r in rows if parse_target_words(r["prompt"]) is not None]
+    assert len(stated) >= 59
+    assert all(parse_target_words(r["prompt"]).words == r["length"] for r in stated)
+
+
+def test_resolve_target_priority():
+    assert resolve_target("a 3000-word essay", 700).words == 700
+    assert resolve_target("a 3000-word essay", None).source == "instruction"
+    default = resolve_target("an essay", None)
+    assert (default.words, default.source) == (DEFAULT_WORDS, "default")
+
+
+def test_count_words_english_and_cjk():
+    assert count_words("Hello world, it's 2024!") == 4
+    assert count_words("你好世界") == 4
+    assert count_words("Hello 你好 world") == 4
+    assert count_words("  -- * ") == 0
+    assert count_words("well-known state-of-the-art") == 2

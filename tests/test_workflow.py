@@ -1,0 +1,109 @@
+"""The compose workflow on the scripted engine: planning, section writing, store, resume."""
+
+import json
+
+import pytest
+
+import writer
+from scripted_engine import ScriptedEngine, prose
+from writer.drafting import clean_draft, trim_to_words
+from writer.errors import UnknownRunError, UsageError
+from writer.lengths import count_words
+from writer.store import Store
+
+PLAN = {"sections": [{"title": "Origins", "main_point": "Where tea began", "words": 300},
+                     {"title": "Trade", "main_point": "How tea travelled", "words": 400},
+                     {"title": "Today", "main_point": "Tea now", "words": 300}]}
+
+
+def test_compose_writes_every_section_to_its_budget(tmp_path):
+    engine = ScriptedEngine(plan_reply=PLAN)
+    out = tmp_path / "tea.md"
+    result = writer.compose("Write a 1000-word essay about tea.", engine=engine, output=out)
+    assert [s.title for s in result.sections] == ["Origins", "Trade", "Today"]
+    assert out.read_text() == result.text
+    assert abs(result.words - 1000) / 1000 < 0.1
+    for planned, written in zip(result.plan.sections, result.sections):
+        assert 0.85 * planned.words <= written.words <= 1.1 * planned.words
+    calls = Store().calls(result.run_id)
+    assert [c.stage for c in calls] == ["plan", "write", "write", "write"]
+    assert result.stats.output_tokens == sum(c.completion_tokens for c in calls)
+    assert Store().get_run(result.run_id).status == "done"
+
+
+def test_section_prompts_carry_plan_and_previous_text():
+    engine = ScriptedEngine(plan_reply=PLAN)
+    writer.compose("Write a 1000-word essay about tea.", engine=engine)
+    third = engine.requests[3].messages[0].content
+    assert "Step 2 - Trade" in third and "Where tea began" in third
+    assert "## Origins" in third and "## Trade" in third  # text written so far
+
+
+def test_short_drafts_are_continued_and_long_ones_trimmed():
+    short = ScriptedEngine(plan_reply=PLAN, words_per_call=120)
+    result = writer.compose("Write a 1000-word essay about tea.", engine=short)
+    stages = [c.stage for c in Store().calls(result.run_id)]
+    assert "continue" in stages
+    assert all(r.continue_final for r in short.requests if r.messages[-1].role == "assistant")
+    long = ScriptedEngine(plan_reply=PLAN, words_per_call=2000)
+    result = writer.compose("Write a 1000-word essay about tea.", engine=long)
+    assert all(s.words <= 1.1 * p.words for s, p in zip(result.sections, result.plan.sections))
+
+
+def test_resume_does_not_rewrite_finished_sections():
+    class Crash(Exception):
+        pass
+
+    calls = {"n": 0}
+
+    def reply(req):
+        if req.json_schema is not None:
+            return json.dumps(PLAN)
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise Crash("engine died")
+        return prose(int(req.min_tokens / 1.4) + 5)
+
+    engine = ScriptedEngine(reply=reply)
+    with pytest.raises(Crash):
+        writer.compose("Write a 1000-word essay about tea.", engine=engine)
+    store = Store()
+    run = store.list_runs()[0]
+    assert run.status == "failed" and len(store.sections(run.id)) == 1
+    result = writer.compose(resume=run.id, engine=engine)
+    writes = [c.section_index for c in store.calls(run.id) if c.stage == "write"]
+    assert writes == [0, 1, 2]  # section 0 written once, never again
+    assert len(result.sections) == 3 and store.get_run(run.id).status == "done"
+
+
+def test_resume_unknown_run_is_a_usage_error():
+    with pytest.raises(UnknownRunError):
+        writer.compose(resume="nope", engine=ScriptedEngine())
+
+
+@pytest.mark.parametrize("instruction, words", [("", None), ("   ", None), ("ok", 0), ("ok", -5), ("ok", 100001)])
+def test_bad_input_is_rejected_before_any_call(instruction, words):
+    engine = ScriptedEngine()
+    with pytest.raises(UsageError):
+        writer.compose(instruction, words=words, engine=engine)
+    assert engine.requests == []
+
+
+def test_missing_output_folder_is_rejected_before_any_call(tmp_path):
+    engine = ScriptedEngine()
+    with pytest.raises(UsageError):
+        writer.compose("Write about tea.", engine=engine, output=tmp_path / "no" / "x.md")
+    assert engine.requests == []
+
+
+def test_plan_api_returns_a_repaired_plan():
+    plan = writer.plan("Write about tea.", words=2000, engine=ScriptedEngine(plan_reply=PLAN))
+    assert plan.total_words == 2000 and plan.target_source == "option"
+
+
+def test_trim_and_clean():
+    text = "One two three. Four five six. Seven eight nine."
+    assert trim_to_words(text, 7) == "One two three. Four five six."
+    assert trim_to_words("word " * 50, 10).split() == ["word"] * 10
+    assert clean_draft("## Heading\n\nBody text.") == "Body text."
+    assert count_words(trim_to_words(prose(500), 300)) <= 300
