@@ -154,3 +154,36 @@ class Store:
 
 def _section(row: SectionRow) -> WrittenSection:
     return WrittenSection(index=row.index, title=row.title, text=row.text, words=row.words)
+
+
+# judgments (issue 4): appended after the first schema
+from writer.store.models import JudgmentRow  # noqa: E402
+
+
+def _migration_2(bind: SQLEngine) -> None:
+    JudgmentRow.__table__.create(bind, checkfirst=True)
+
+
+MIGRATIONS.append(_migration_2)
+__all__.append("JudgmentRow")
+
+
+def _save_judgment(self: Store, run_id: str | None, judge: str, score: float | None, details: dict | None = None,
+                   error: str | None = None) -> int:
+    """Store one judge's verdict (score and details, or the error); returns the row id."""
+    with self.Session.begin() as s:
+        row = JudgmentRow(run_id=run_id, judge=judge, score=score, details=details or {}, error=error)
+        s.add(row)
+        s.flush()
+        return row.id
+
+
+def _judgments(self: Store, run_id: str | None) -> Sequence[JudgmentRow]:
+    """Stored verdicts for `run_id` (None: those on texts without a run), oldest first."""
+    with self.Session() as s:
+        where = JudgmentRow.run_id.is_(None) if run_id is None else JudgmentRow.run_id == run_id
+        return s.scalars(select(JudgmentRow).where(where).order_by(JudgmentRow.id)).all()
+
+
+Store.save_judgment = _save_judgment
+Store.judgments = _judgments
