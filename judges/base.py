@@ -117,7 +117,12 @@ def parse_reply(text: str, schema: dict, check: Callable[[Any], str | None] | No
         jsonschema.validate(data, schema)
     except jsonschema.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "reply"
-        raise ValueError(f"{where}: {exc.message[:200]}") from None
+        if exc.validator in ("minItems", "maxItems"):
+            message = f"{len(exc.instance)} items where {exc.validator} is {exc.validator_value}"
+        else:
+            shown = json.dumps(exc.instance, ensure_ascii=False)
+            message = exc.message.replace(repr(exc.instance), shown if len(shown) <= 60 else shown[:57] + "...")
+        raise ValueError(f"{where}: {message[:200]}") from None
     problem = check(data) if check else None
     if problem:
         raise ValueError(problem)

@@ -185,7 +185,6 @@ class ChecklistJudge(Judge):
     def score(self, samples: Sequence[JudgeInput], call: CallRecorder) -> list[ChecklistResult | JudgeError]:
         lists = [get_checklist(s.category or guess_category(s.instruction)) for s in samples]
         built = [self.request(s, c, call) for s, c in zip(samples, lists)]
-        # the schema already fixes the count; this check names the problem plainly if a backend ignores it
         replies = ask_json(call, "judge:checklist", [r for r, _ in built], template=TEMPLATE)
         out: list[ChecklistResult | JudgeError] = []
         for checklist, (_, cut), reply in zip(lists, built, replies):
