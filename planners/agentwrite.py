@@ -33,8 +33,8 @@ def plan_schema(max_sections: int) -> dict:
                 "items": {
                     "type": "object",
                     "properties": {
-                        "title": {"type": "string"},
-                        "main_point": {"type": "string"},
+                        "title": {"type": "string", "minLength": 1, "maxLength": 100},
+                        "main_point": {"type": "string", "minLength": 1, "maxLength": 300},
                         "words": {"type": "integer"},
                     },
                     "required": ["title", "main_point", "words"],
@@ -61,7 +61,7 @@ class AgentWritePlanner(Planner):
                         min_words=min(MIN_SECTION_WORDS, target.words), max_words=MAX_SECTION_WORDS)
         return ChatRequest(
             messages=[Message(role="user", content=prompt)],
-            max_tokens=min(2048, 120 + 90 * high),
+            max_tokens=min(4096, 60 + 140 * min(high, 2 * n + 2)),
             temperature=self.temperature,
             json_schema=plan_schema(min(high, 2 * n + 2)),
         )

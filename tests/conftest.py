@@ -28,3 +28,14 @@ def store():
     from writer.store import Store
 
     return Store()
+
+
+@pytest.fixture(scope="session")
+def embedded_engine():
+    """The real embedded engine (vLLM CPU + SmolLM2-135M), started once per session and shared."""
+    from writer.config import engine_settings
+    from writer.engines import close_engines, get_engine
+
+    engine = get_engine(engine_settings(engine="vllm"))
+    yield engine
+    close_engines()

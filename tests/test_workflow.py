@@ -35,7 +35,7 @@ def test_section_prompts_carry_plan_and_previous_text():
     engine = ScriptedEngine(plan_reply=PLAN)
     writer.compose("Write a 1000-word essay about tea.", engine=engine)
     third = engine.requests[3].messages[0].content
-    assert "Step 2 - Trade" in third and "Where tea began" in third
+    assert "Part 2. Trade" in third and "Where tea began" in third
     assert "## Origins" in third and "## Trade" in third  # text written so far
 
 

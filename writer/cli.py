@@ -6,6 +6,7 @@ Library errors become one line on stderr: exit code 2 for bad input, 1 for runti
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -208,6 +209,8 @@ def runs_show(
 
 def main() -> None:
     """Console entry point: like `app()`, but usage errors are one line too (exit 2)."""
+    # SIGTERM unwinds like Ctrl-C, so the engine's worker processes are shut down, not orphaned.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         code = app(standalone_mode=False)
     except click_exceptions.NoArgsIsHelpError as exc:

@@ -40,7 +40,7 @@ def plan_lines(plan: Plan, around: int | None = None, radius: int = 6) -> list[s
     for i, s in enumerate(plan.sections):
         if around is not None and abs(i - around) > radius:
             continue
-        lines.append(f"Step {i + 1} - {s.title}: {s.main_point} ({s.words} words)")
+        lines.append(f"Part {i + 1}. {s.title}: {s.main_point} ({s.words} words)")
     return lines
 
 

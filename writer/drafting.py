@@ -53,8 +53,8 @@ def trim_to_words(text: str, limit: int) -> str:
 
 
 def write_section(call: CallRecorder, plan: Plan, index: int, written: list[WrittenSection],
-                  temperature: float = 0.7, repetition_penalty: float = 1.1,
-                  history_tokens: int = 2048) -> WrittenSection:
+                  temperature: float = 0.7, repetition_penalty: float = 1.05,
+                  history_tokens: int = 1024) -> WrittenSection:
     """Write section `index` of `plan`, given the sections already written."""
     section = plan.sections[index]
     budget = SectionBudget.for_words(section.words)

