@@ -7,6 +7,8 @@ loop of one of its own sentences, same length), `dropped` (two middle sections r
 `truncated` (cut mid-sentence at half its words). Every judge scores all texts (each model
 judge in one engine batch); for each (good, degraded) pair we record whether the judge ranks
 the good one higher, and whether its preference agrees with the rules judge's and S_l's.
+Every text is judged against the good document's section titles, so rules' plan coverage
+sees dropped and truncated sections.
 Prints a table and writes bench/results/judges.json.
 
     .venv/bin/python bench/judges.py [--judges quality,checklist] [--engine vllm] [--model DIR] [--base-url URL]
@@ -18,11 +20,14 @@ import argparse
 import json
 import os
 import re
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
+    sys.path[0] = str(ROOT)  # this file is bench/judges.py: keep `import judges` pointing at the package
 FIXTURES = ROOT / "tests" / "fixtures" / "prose"
 INSTRUCTIONS = {
     "libraries": "Write a 375-word article about the history of public libraries.",
@@ -81,7 +86,7 @@ def main() -> None:
         for kind in ("good", *DEGRADATIONS):
             keys.append((name, kind))
             samples.append(JudgeInput(text=text if kind == "good" else degrade(text, kind),
-                                      instruction=INSTRUCTIONS[name]))
+                                      instruction=INSTRUCTIONS[name], plan_titles=re.findall(r"^## (.+)$", text, re.M)))
     started = time.perf_counter()
     judgments = judge_batch(samples, judges=names, engine=args.engine, model=args.model, base_url=args.base_url)
     seconds = time.perf_counter() - started
@@ -124,7 +129,7 @@ def main() -> None:
     for j, row in summary.items():
         table.add_row(j, *[fmt(row[k]) for k in DEGRADATIONS], fmt(row["all"]), str(row["ties"]), str(row["missing"]),
                       fmt(row["agrees_with_rules"]), fmt(row["agrees_with_length"]))
-    Console().print(table)
+    Console(width=150).print(table)
     if errors:
         print(f"{len(errors)} judge errors (reported, not scored): {errors[:3]}")
     out = Path(args.out)
