@@ -27,16 +27,6 @@ pytestmark = pytest.mark.engine
 runner = CliRunner()
 
 
-@pytest.fixture(scope="session")
-def embedded_engine():
-    from writer.config import engine_settings
-    from writer.engines import close_engines, get_engine
-
-    engine = get_engine(engine_settings(engine="vllm"))
-    yield engine
-    close_engines()
-
-
 def compose_cli(*args):
     result = runner.invoke(app, ["compose", *args])
     assert result.exit_code == 0, (result.output, result.exception)
