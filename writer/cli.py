@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from judges.cli import judge_app
 from writer import api
 
 try:  # Typer >= 0.25 vendors its own click
@@ -31,6 +32,7 @@ app = typer.Typer(help="Write long documents with local models.", no_args_is_hel
                   pretty_exceptions_enable=False)
 runs_app = typer.Typer(help="List and inspect compose runs.", add_completion=False)
 app.add_typer(runs_app, name="runs")
+app.add_typer(judge_app, name="judge")
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False, soft_wrap=True)
 

@@ -18,16 +18,22 @@ from writer.artifacts import Plan, PlannedSection, Stats, WrittenSection
 from writer.config import db_url
 from writer.engines.base import ChatRequest, Completion
 from writer.errors import UnknownRunError, UsageError
-from writer.store.models import Base, CallRow, PlanRow, PlanSectionRow, Run, SchemaVersion, SectionRow, utcnow
+from writer.store.models import (Base, CallRow, JudgmentRow, PlanRow, PlanSectionRow, Run, SchemaVersion, SectionRow,
+                                 utcnow)
 
-__all__ = ["Store", "Run", "CallRow"]
+__all__ = ["Store", "Run", "CallRow", "JudgmentRow"]
 
 
 def _migration_1(bind: SQLEngine) -> None:
-    Base.metadata.create_all(bind)
+    for table in ("runs", "plans", "plan_sections", "sections", "calls"):
+        Base.metadata.tables[table].create(bind, checkfirst=True)
 
 
-MIGRATIONS: list[Callable[[SQLEngine], None]] = [_migration_1]
+def _migration_2(bind: SQLEngine) -> None:
+    JudgmentRow.__table__.create(bind, checkfirst=True)
+
+
+MIGRATIONS: list[Callable[[SQLEngine], None]] = [_migration_1, _migration_2]
 
 
 class Store:
@@ -151,39 +157,22 @@ class Store:
             ).one()
         return Stats(calls=n, prompt_tokens=prompt, output_tokens=output)
 
+    # judgments
+    def save_judgment(self, run_id: str | None, judge: str, score: float | None, details: dict | None = None,
+                      error: str | None = None) -> int:
+        """Store one judge's verdict (score and details, or the error); returns the row id."""
+        with self.Session.begin() as s:
+            row = JudgmentRow(run_id=run_id, judge=judge, score=score, details=details or {}, error=error)
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def judgments(self, run_id: str | None) -> Sequence[JudgmentRow]:
+        """Stored verdicts for `run_id` (None: those on texts without a run), oldest first."""
+        with self.Session() as s:
+            where = JudgmentRow.run_id.is_(None) if run_id is None else JudgmentRow.run_id == run_id
+            return s.scalars(select(JudgmentRow).where(where).order_by(JudgmentRow.id)).all()
+
 
 def _section(row: SectionRow) -> WrittenSection:
     return WrittenSection(index=row.index, title=row.title, text=row.text, words=row.words)
-
-
-# judgments (issue 4): appended after the first schema
-from writer.store.models import JudgmentRow  # noqa: E402
-
-
-def _migration_2(bind: SQLEngine) -> None:
-    JudgmentRow.__table__.create(bind, checkfirst=True)
-
-
-MIGRATIONS.append(_migration_2)
-__all__.append("JudgmentRow")
-
-
-def _save_judgment(self: Store, run_id: str | None, judge: str, score: float | None, details: dict | None = None,
-                   error: str | None = None) -> int:
-    """Store one judge's verdict (score and details, or the error); returns the row id."""
-    with self.Session.begin() as s:
-        row = JudgmentRow(run_id=run_id, judge=judge, score=score, details=details or {}, error=error)
-        s.add(row)
-        s.flush()
-        return row.id
-
-
-def _judgments(self: Store, run_id: str | None) -> Sequence[JudgmentRow]:
-    """Stored verdicts for `run_id` (None: those on texts without a run), oldest first."""
-    with self.Session() as s:
-        where = JudgmentRow.run_id.is_(None) if run_id is None else JudgmentRow.run_id == run_id
-        return s.scalars(select(JudgmentRow).where(where).order_by(JudgmentRow.id)).all()
-
-
-Store.save_judgment = _save_judgment
-Store.judgments = _judgments
