@@ -107,3 +107,37 @@ def test_trim_and_clean():
     assert trim_to_words("word " * 50, 10).split() == ["word"] * 10
     assert clean_draft("## Heading\n\nBody text.") == "Body text."
     assert count_words(trim_to_words(prose(500), 300)) <= 300
+
+
+def test_candidates_are_scored_stored_and_the_best_kept():
+    """Three drafts per section; the checklist judge prefers the one whose text mentions 'kettle'."""
+    drafts = {"n": 0}
+
+    def reply(req):
+        schema = req.json_schema
+        if schema is not None and "items" in schema["properties"]:  # checklist judge
+            n = schema["properties"]["items"]["minItems"]
+            doc = req.messages[-1].content
+            level = 1.0 if "kettle" in doc.split("Response:")[-1] else 0.25
+            return json.dumps({"items": [{"reason": "ok", "score": level}] * n})
+        if schema is not None:
+            return json.dumps(PLAN)
+        drafts["n"] += 1
+        words = int(req.min_tokens / 1.4)
+        return prose(words - 1) + (" kettle" if drafts["n"] % 3 == 2 else " pot")
+
+    result = writer.compose("Write a 1000-word essay about tea.", engine=ScriptedEngine(reply=reply), candidates=3)
+    rows = Store().candidates(result.run_id)
+    assert len(rows) == 9 and [r.candidate for r in rows[:3]] == [0, 1, 2]
+    for index in range(3):
+        group = [r for r in rows if r.section_index == index]
+        chosen = [r for r in group if r.chosen]
+        assert len(chosen) == 1 and chosen[0].text.endswith("kettle")
+        assert set(chosen[0].scores) == {"length", "rules", "checklist"}
+        assert chosen[0].score == max(r.score for r in group)
+        assert result.sections[index].text == chosen[0].text
+
+
+def test_candidates_out_of_range_is_a_usage_error():
+    with pytest.raises(UsageError):
+        writer.compose("Write about tea.", engine=ScriptedEngine(), candidates=9)

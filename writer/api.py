@@ -15,6 +15,8 @@ from writer.lengths import MAX_WORDS, TargetLength, count_words, resolve_target
 from writer.store import Run, Store
 from writer.workflow import ComposeWorkflow, Event, assemble
 
+MAX_CANDIDATES = 8
+
 __all__ = ["compose", "plan", "list_runs", "get_run", "resolve_engine"]
 
 
@@ -61,7 +63,7 @@ def plan(instruction: str, *, words: int | None = None, engine: Engine | str | N
 def compose(instruction: str | None = None, *, words: int | None = None, engine: Engine | str | None = None,
             model: str | None = None, base_url: str | None = None, api_key: str | None = None,
             output: str | Path | None = None, resume: str | None = None, store: Store | None = None,
-            on_event: Event | None = None) -> ComposeResult:
+            on_event: Event | None = None, candidates: int | None = None) -> ComposeResult:
     """Write a long document for `instruction` (or continue run `resume`).
 
     Args:
@@ -73,9 +75,12 @@ def compose(instruction: str | None = None, *, words: int | None = None, engine:
         resume: id of an earlier run to continue; finished sections are kept.
         store: the store to use (default: WRITER_DB_URL or SQLite in the data dir).
         on_event: called with (kind, data) as the run progresses: planned, section_start, section_done, call.
+        candidates: drafts per section (1-8, default 1); the judges keep the best, all are stored.
     Returns:
         ComposeResult with the text, plan, sections, stats and run id.
     """
+    if candidates is not None and not 1 <= candidates <= MAX_CANDIDATES:
+        raise UsageError(f"--candidates must be between 1 and {MAX_CANDIDATES}, got {candidates}")
     store = store or Store()
     output_path = _check_output(output)
     if resume:
@@ -88,17 +93,20 @@ def compose(instruction: str | None = None, *, words: int | None = None, engine:
                                  api_key)
         run_id = run.id
         output_path = output_path or run.output_path
+        candidates = candidates or opts.get("candidates", 1)
     else:
         instruction = validate(instruction, words)
         target: TargetLength = resolve_target(instruction, words)
         eng = resolve_engine(engine, model, base_url, api_key)
         given_model = None if isinstance(engine, Engine) else (model or engine_settings(model=model).model)
         run_id = store.create_run(instruction, target.words, target.source, eng.name, eng.model_id,
-                                  options={"model": given_model, "base_url": getattr(eng, "base_url", None)})
+                                  options={"model": given_model, "base_url": getattr(eng, "base_url", None),
+                                           "candidates": candidates or 1})
     notify = on_event or (lambda kind, data: None)
     recorder = CallRecorder(eng, store, run_id, on_call=lambda stage, comps: notify("call", {"stage": stage,
                                                                                           "completions": comps}))
-    workflow = ComposeWorkflow(store, recorder, AgentWritePlanner(recorder), on_event=notify)
+    workflow = ComposeWorkflow(store, recorder, AgentWritePlanner(recorder), on_event=notify,
+                               candidates=candidates or 1)
     notify("run", {"run_id": run_id})
     try:
         seconds = workflow.run(run_id, output_path)

@@ -93,6 +93,8 @@ def compose(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the document to this file."),
     resume: Optional[str] = typer.Option(None, "--resume", help="Continue run RUN_ID from its checkpoint."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON result instead of the document."),
+    candidates: Optional[int] = typer.Option(None, "--candidates", "-n",
+                                             help="Drafts per section (1-8); the judges keep the best."),
 ) -> None:
     """Plan and write a long document."""
     try:
@@ -108,7 +110,7 @@ def compose(
         progress = ComposeProgress(target, enabled=show)
         with progress.progress:
             result = api.compose(instruction, words=words, engine=engine, model=model, base_url=base_url,
-                                 output=output, resume=resume, on_event=progress)
+                                 output=output, resume=resume, on_event=progress, candidates=candidates)
     except WriterError as exc:
         _fail(exc)
     stats = result.stats

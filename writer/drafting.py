@@ -52,29 +52,72 @@ def trim_to_words(text: str, limit: int) -> str:
     return "\n\n".join(kept)
 
 
+def _join(text: str, addition: str) -> str:
+    return text + addition if addition[:1].isspace() or not text else text + " " + addition
+
+
+def draft(call: CallRecorder, messages: list[Message], words: int, index: int, n: int = 1,
+          temperature: float = 0.7, repetition_penalty: float = 1.05) -> list[str]:
+    """`n` drafts of one section as one engine batch, each continued while short and trimmed when long."""
+    budget = SectionBudget.for_words(words)
+    request = ChatRequest(messages=messages, max_tokens=budget.max_tokens, min_tokens=budget.min_tokens,
+                          temperature=temperature, repetition_penalty=repetition_penalty)
+    texts = [clean_draft(c.text) for c in call("write", [request] * n, template=SECTION_TEMPLATE, section_index=index)]
+    for _ in range(MAX_CONTINUATIONS):
+        short = [i for i, t in enumerate(texts) if words - count_words(t) > words * (1 - SHORT)]
+        if not short:
+            break
+        requests = []
+        for i in short:
+            more = int((words - count_words(texts[i])) * TOKENS_PER_WORD) + 16
+            requests.append(ChatRequest(messages=messages + [Message(role="assistant", content=texts[i])],
+                                        continue_final=True, max_tokens=more, min_tokens=int(more * 0.8),
+                                        temperature=temperature, repetition_penalty=repetition_penalty))
+        additions = call("continue", requests, template=SECTION_TEMPLATE, section_index=index)
+        if not any(a.text.strip() for a in additions):
+            break
+        for i, addition in zip(short, additions):
+            texts[i] = _join(texts[i], addition.text)
+    return [(trim_to_words(t, words) if count_words(t) > words * LONG else t).strip() for t in texts]
+
+
+def pick_best(call: CallRecorder, plan: Plan, index: int, texts: list[str]) -> tuple[int, list[dict]]:
+    """Score candidate drafts with the length, rules and checklist judges; return the best one's index and all
+    scores. A judge that fails on a candidate is left out of its mean, never guessed."""
+    from judges import JudgeInput, JudgeResult, get_judge
+
+    section = plan.sections[index]
+    task = f"{plan.instruction}\n\nThis is section {index + 1}, \"{section.title}\": {section.main_point}"
+    samples = [JudgeInput(text=t or "(empty)", instruction=task, words=section.words) for t in texts]
+    scored: list[dict] = [{} for _ in texts]
+    for name in ("length", "rules", "checklist"):
+        judge = get_judge(name)
+        for k, result in enumerate(judge.score(samples, call if judge.needs_engine else None)):
+            if isinstance(result, JudgeResult) and result.score is not None:
+                scored[k][name] = round(result.score, 2)
+    means = [sum(s.values()) / len(s) if s else 0.0 for s in scored]
+    best = max(range(len(texts)), key=lambda k: means[k])
+    return best, [{"text": t, "words": count_words(t), "scores": s, "score": round(m, 2), "chosen": k == best}
+                  for k, (t, s, m) in enumerate(zip(texts, scored, means))]
+
+
 def write_section(call: CallRecorder, plan: Plan, index: int, written: list[WrittenSection],
                   temperature: float = 0.7, repetition_penalty: float = 1.05,
-                  history_tokens: int = 1024) -> WrittenSection:
-    """Write section `index` of `plan`, given the sections already written."""
+                  history_tokens: int = 1024, candidates: int = 1) -> WrittenSection:
+    """Write section `index` of `plan`, given the sections already written.
+
+    With `candidates` > 1, that many drafts are written in one batch, scored by the judges,
+    and the best kept; every candidate and its scores go to the store (for DPO pairs later).
+    """
     section = plan.sections[index]
     budget = SectionBudget.for_words(section.words)
     prompt = section_prompt(plan, index, written, call.engine, budget, history_tokens)
     messages = [Message(role="user", content=prompt)]
-    request = ChatRequest(messages=messages, max_tokens=budget.max_tokens, min_tokens=budget.min_tokens,
-                          temperature=temperature, repetition_penalty=repetition_penalty)
-    text = clean_draft(call("write", [request], template=SECTION_TEMPLATE, section_index=index)[0].text)
-    for _ in range(MAX_CONTINUATIONS):
-        missing = section.words - count_words(text)
-        if missing <= section.words * (1 - SHORT):
-            break
-        more = int(missing * TOKENS_PER_WORD) + 16
-        cont = ChatRequest(messages=messages + [Message(role="assistant", content=text)], continue_final=True,
-                           max_tokens=more, min_tokens=int(more * 0.8), temperature=temperature,
-                           repetition_penalty=repetition_penalty)
-        addition = call("continue", [cont], template=SECTION_TEMPLATE, section_index=index)[0].text
-        if not addition.strip():
-            break
-        text = text + addition if addition[:1].isspace() or not text else text + " " + addition
-    if count_words(text) > section.words * LONG:
-        text = trim_to_words(text, section.words)
-    return WrittenSection(index=index, title=section.title, text=text.strip(), words=count_words(text))
+    texts = draft(call, messages, section.words, index, candidates, temperature, repetition_penalty)
+    text = texts[0]
+    if candidates > 1:
+        best, records = pick_best(call, plan, index, texts)
+        text = texts[best]
+        if call.store is not None and call.run_id is not None:
+            call.store.save_candidates(call.run_id, index, records)
+    return WrittenSection(index=index, title=section.title, text=text, words=count_words(text))

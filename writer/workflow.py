@@ -54,7 +54,8 @@ class ComposeWorkflow:
     """Runs one compose run through the graph, with checkpoints in `checkpoint_path`."""
 
     def __init__(self, store: Store, call: CallRecorder, planner: Planner, on_event: Event | None = None,
-                 checkpoint_path: Path | None = None):
+                 checkpoint_path: Path | None = None, candidates: int = 1):
+        self.candidates = candidates
         self.store = store
         self.call = call
         self.planner = planner
@@ -81,7 +82,8 @@ class ComposeWorkflow:
         if section is None:
             self.on_event("section_start", {"index": index, "section": plan.sections[index]})
             written = self.store.sections(run_id)[:index]
-            section = self.store.save_section(run_id, write_section(self.call, plan, index, written))
+            section = self.store.save_section(run_id, write_section(self.call, plan, index, written,
+                                                                  candidates=self.candidates))
         self.on_event("section_done", {"index": index, "section": section})
         return {"next_index": index + 1}
 

@@ -18,10 +18,10 @@ from writer.artifacts import Plan, PlannedSection, Stats, WrittenSection
 from writer.config import db_url
 from writer.engines.base import ChatRequest, Completion
 from writer.errors import UnknownRunError, UsageError
-from writer.store.models import (Base, CallRow, JudgmentRow, PlanRow, PlanSectionRow, Run, SchemaVersion, SectionRow,
+from writer.store.models import (Base, CallRow, CandidateRow, JudgmentRow, PlanRow, PlanSectionRow, Run, SchemaVersion, SectionRow,
                                  utcnow)
 
-__all__ = ["Store", "Run", "CallRow", "JudgmentRow"]
+__all__ = ["Store", "Run", "CallRow", "CandidateRow", "JudgmentRow"]
 
 
 def _migration_1(bind: SQLEngine) -> None:
@@ -33,7 +33,11 @@ def _migration_2(bind: SQLEngine) -> None:
     JudgmentRow.__table__.create(bind, checkfirst=True)
 
 
-MIGRATIONS: list[Callable[[SQLEngine], None]] = [_migration_1, _migration_2]
+def _migration_3(bind: SQLEngine) -> None:
+    CandidateRow.__table__.create(bind, checkfirst=True)
+
+
+MIGRATIONS: list[Callable[[SQLEngine], None]] = [_migration_1, _migration_2, _migration_3]
 
 
 class Store:
@@ -172,6 +176,19 @@ class Store:
         with self.Session() as s:
             where = JudgmentRow.run_id.is_(None) if run_id is None else JudgmentRow.run_id == run_id
             return s.scalars(select(JudgmentRow).where(where).order_by(JudgmentRow.id)).all()
+
+    # section candidates
+    def save_candidates(self, run_id: str, section_index: int, candidates: list[dict]) -> None:
+        """Store every candidate draft of a section: dicts with text, words, scores, score, chosen."""
+        with self.Session.begin() as s:
+            for k, c in enumerate(candidates):
+                s.add(CandidateRow(run_id=run_id, section_index=section_index, candidate=k, text=c["text"],
+                                   words=c["words"], scores=c["scores"], score=c["score"], chosen=c["chosen"]))
+
+    def candidates(self, run_id: str) -> Sequence[CandidateRow]:
+        with self.Session() as s:
+            query = select(CandidateRow).where(CandidateRow.run_id == run_id)
+            return s.scalars(query.order_by(CandidateRow.section_index, CandidateRow.candidate)).all()
 
 
 def _section(row: SectionRow) -> WrittenSection:
