@@ -7,27 +7,27 @@ Plan requests (those with a JSON schema) get `plan_reply`; other requests get pr
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable
 
 from writer.engines.base import ChatRequest, Completion, Engine
 
-SENTENCES = [
-    "The garden wakes slowly under a pale winter sun.",
-    "Every plant tells a story about patience and care.",
-    "Small habits, repeated daily, shape the results we see.",
-    "A careful reader notices how details build a larger picture.",
-    "History offers many examples of steady and quiet progress.",
-    "Good questions matter more than quick answers in this field.",
-    "Practical advice works best when it fits real constraints.",
-]
+VOCABULARY = ("garden river lantern harbor winter market teacher village library mountain orchard "
+              "bridge journey letter season window meadow engine candle story painter sailor forest "
+              "quiet bright patient careful ancient narrow gentle steady sudden golden distant hidden "
+              "walks builds remembers carries follows explains gathers watches shapes opens mends").split()
 
 
 def prose(words: int, seed: int = 0) -> str:
+    """`words` words of sentence-shaped text that never repeats a sentence or an 8-word run."""
+    rng = random.Random(seed)
     out: list[str] = []
-    i = seed
-    while sum(len(s.split()) for s in out) < words:
-        out.append(SENTENCES[i % len(SENTENCES)])
-        i += 1
+    while len(out) < words:
+        length = min(rng.randint(8, 14), words - len(out))
+        sentence = [rng.choice(VOCABULARY) for _ in range(length)]
+        sentence[0] = sentence[0].capitalize()
+        sentence[-1] += "."
+        out.extend(sentence)
     return " ".join(out)
 
 

@@ -141,3 +141,20 @@ def test_candidates_are_scored_stored_and_the_best_kept():
 def test_candidates_out_of_range_is_a_usage_error():
     with pytest.raises(UsageError):
         writer.compose("Write about tea.", engine=ScriptedEngine(), candidates=9)
+
+
+def test_looping_drafts_are_cut_and_continued_not_padded():
+    loop = " The kettle sings a song that never ends in this house."
+
+    def reply(req):
+        if req.json_schema is not None:
+            return json.dumps(PLAN)
+        if req.continue_final:
+            return " " + prose(int(req.min_tokens / 1.4) + 5, seed=3)
+        return prose(40) + loop * 30
+
+    result = writer.compose("Write a 1000-word essay about tea.", engine=ScriptedEngine(reply=reply))
+    for section in result.sections:
+        assert section.text.count("never ends in this house") == 1
+        assert section.words >= 0.85 * result.plan.sections[section.index].words
+    assert "continue" in [c.stage for c in Store().calls(result.run_id)]

@@ -2,7 +2,9 @@
 
 The model is not trusted with length. The request's min/max tokens bracket the budget;
 a draft that still comes out short is continued from where it stopped (a prefilled
-assistant message), and one that runs long is cut back at a sentence boundary.
+assistant message), and one that runs long is cut back at a sentence boundary. A draft
+that starts looping is cut where the loop starts (`writer.repetition`) and continued from
+there, so loops never pad a section to its budget.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from writer.calls import CallRecorder
 from writer.context import SECTION_TEMPLATE, TOKENS_PER_WORD, SectionBudget, section_prompt
 from writer.engines.base import ChatRequest, Message
 from writer.lengths import count_words
+from writer.repetition import cut_loop
 
 SHORT = 0.9  # below this share of the budget a draft is continued
 LONG = 1.10  # above this share it is trimmed
-MAX_CONTINUATIONS = 2
+MAX_CONTINUATIONS = 3
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？\"”])\s+")
 
 
@@ -62,7 +65,8 @@ def draft(call: CallRecorder, messages: list[Message], words: int, index: int, n
     budget = SectionBudget.for_words(words)
     request = ChatRequest(messages=messages, max_tokens=budget.max_tokens, min_tokens=budget.min_tokens,
                           temperature=temperature, repetition_penalty=repetition_penalty)
-    texts = [clean_draft(c.text) for c in call("write", [request] * n, template=SECTION_TEMPLATE, section_index=index)]
+    texts = [cut_loop(clean_draft(c.text))
+             for c in call("write", [request] * n, template=SECTION_TEMPLATE, section_index=index)]
     for _ in range(MAX_CONTINUATIONS):
         short = [i for i, t in enumerate(texts) if words - count_words(t) > words * (1 - SHORT)]
         if not short:
@@ -77,7 +81,7 @@ def draft(call: CallRecorder, messages: list[Message], words: int, index: int, n
         if not any(a.text.strip() for a in additions):
             break
         for i, addition in zip(short, additions):
-            texts[i] = _join(texts[i], addition.text)
+            texts[i] = cut_loop(_join(texts[i], addition.text))
     return [(trim_to_words(t, words) if count_words(t) > words * LONG else t).strip() for t in texts]
 
 

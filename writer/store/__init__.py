@@ -57,9 +57,9 @@ class Store:
         if not inspect(self.engine).has_table("schema_version"):
             SchemaVersion.__table__.create(self.engine, checkfirst=True)
         with self.Session.begin() as s:
-            current = s.scalar(select(func.max(SchemaVersion.version))) or 0
+            applied = set(s.scalars(select(SchemaVersion.version)))
         for number, migration in enumerate(MIGRATIONS, start=1):
-            if number > current:
+            if number not in applied:
                 migration(self.engine)
                 with self.Session.begin() as s:
                     s.add(SchemaVersion(version=number))

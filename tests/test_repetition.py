@@ -1,0 +1,34 @@
+from pathlib import Path
+
+import pytest
+
+from writer.repetition import cut_loop, loop_start
+
+PROSE = sorted((Path(__file__).parent / "fixtures" / "prose").glob("*.md"))
+
+
+@pytest.mark.parametrize("path", PROSE, ids=lambda p: p.stem)
+def test_no_false_positive_on_real_prose(path):
+    text = path.read_text()
+    assert loop_start(text) is None
+    assert cut_loop(text) == text
+
+
+@pytest.mark.parametrize("path", PROSE, ids=lambda p: p.stem)
+def test_repeated_sentence_loop_is_cut_where_it_starts(path):
+    text = path.read_text().strip()
+    sentence = "The reader will surely remember this moment for a very long time."
+    looped = text + " " + sentence + (" " + sentence) * 5
+    assert cut_loop(looped) == text + " " + sentence
+
+
+def test_phrase_cycling_inside_one_endless_sentence_is_cut():
+    head = "Tea spread along the old caravan routes and"
+    looped = head + " and then the tea went on and on to the west" * 6
+    cut = cut_loop(looped)
+    assert cut.startswith(head) and cut.count("went on and on to the west") == 2
+
+
+def test_short_repeated_sentences_are_not_loops():
+    text = "Yes. No. Yes. No. It was late. It was late."
+    assert loop_start(text) is None
