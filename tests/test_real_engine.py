@@ -156,3 +156,33 @@ def test_openai_engine_against_a_served_model(served_model, tmp_path):
     calls = Store().calls(info["run_id"])
     assert calls and all(c.engine == "openai" and c.model == "smollm2" for c in calls)
     assert json.loads(calls[0].output)["sections"]
+
+
+def test_section_cut_short_is_extended_to_its_budget(embedded_engine):
+    """The Generator's draft is held to 60 tokens; the Extender (and continuation) bring it to its budget."""
+    from writer.artifacts import Plan, PlannedSection
+    from writer.calls import CallRecorder
+    from writer.drafting import write_section
+    from writer.engines.base import Engine
+
+    class Capped(Engine):
+        name, model_id, context_window = "capped", embedded_engine.model_id, embedded_engine.context_window
+
+        def generate(self, requests):
+            capped = [r.model_copy(update={"max_tokens": 60, "min_tokens": 0})
+                      if r.messages[0].content.startswith("Write a short essay") and len(r.messages) == 1 else r
+                      for r in requests]
+            return embedded_engine.generate(capped)
+
+        def count_tokens(self, text):
+            return embedded_engine.count_tokens(text)
+
+    store = Store()
+    plan = Plan(instruction="Write a short essay about the moon.", target_words=300,
+                sections=[PlannedSection(title="The moon", main_point="What the moon is and why it matters", words=300)])
+    section = write_section(CallRecorder(Capped(), store, "capped-run"), plan, 0, [])
+    generator = store.role_records("capped-run", "generator")
+    assert generator and generator[0].output_words < 80  # the cap bit
+    assert 0.85 * 300 <= section.words <= 1.1 * 300, section.words
+    stages = {c.stage for c in store.calls("capped-run")}
+    assert "extend" in stages

@@ -1,8 +1,9 @@
 """Writing one section: generate to the word budget, continue if short, trim if long.
 
 The model is not trusted with length. The request's min/max tokens bracket the budget;
-a draft that still comes out short is continued from where it stopped (a prefilled
-assistant message), and one that runs long is cut back at a sentence boundary. A draft
+a draft that still comes out short goes to the Self-Lengthen Extender (`writer.lengthen`),
+then, if still short, is continued from where it stopped (a prefilled assistant message);
+one that runs long is cut back at a sentence boundary. A draft
 that starts looping is cut where the loop starts (`writer.repetition`) and continued from
 there, so loops never pad a section to its budget.
 """
@@ -16,11 +17,13 @@ from writer.calls import CallRecorder
 from writer.context import SECTION_TEMPLATE, TOKENS_PER_WORD, SectionBudget, section_prompt
 from writer.engines.base import ChatRequest, Message
 from writer.lengths import count_words
+from writer.lengthen import extend
 from writer.repetition import cut_loop
 
 SHORT = 0.9  # below this share of the budget a draft is continued
 LONG = 1.10  # above this share it is trimmed
 MAX_CONTINUATIONS = 3
+EXTEND_ROUNDS = 2  # Self-Lengthen micro-iterations before plain continuation
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？\"”])\s+")
 
 
@@ -60,13 +63,29 @@ def _join(text: str, addition: str) -> str:
 
 
 def draft(call: CallRecorder, messages: list[Message], words: int, index: int, n: int = 1,
-          temperature: float = 0.7, repetition_penalty: float = 1.05) -> list[str]:
-    """`n` drafts of one section as one engine batch, each continued while short and trimmed when long."""
+          temperature: float = 0.7, repetition_penalty: float = 1.05, instruction: str = "") -> list[str]:
+    """`n` drafts of one section as one engine batch (the Generator); short drafts go to the Extender
+    (`writer.lengthen`), then are continued if still short; long ones are trimmed. Generator and Extender
+    inputs/outputs are stored as role records."""
     budget = SectionBudget.for_words(words)
     request = ChatRequest(messages=messages, max_tokens=budget.max_tokens, min_tokens=budget.min_tokens,
                           temperature=temperature, repetition_penalty=repetition_penalty)
     texts = [cut_loop(clean_draft(c.text))
              for c in call("write", [request] * n, template=SECTION_TEMPLATE, section_index=index)]
+    records = [{"role": "generator", "input": messages[-1].content, "output": t} for t in texts]
+    for _ in range(EXTEND_ROUNDS):
+        short = [i for i, t in enumerate(texts) if t and words - count_words(t) > words * (1 - SHORT)]
+        if not short:
+            break
+        results = extend(call, instruction, [texts[i] for i in short], words, index, temperature, repetition_penalty)
+        better = [(i, r) for i, r in zip(short, results) if r is not None]
+        for i, longer in better:
+            records.append({"role": "extender", "input": texts[i], "output": longer})
+            texts[i] = longer
+        if not better:
+            break
+    if call.store is not None and call.run_id is not None:
+        call.store.save_role_records(call.run_id, index, records)
     for _ in range(MAX_CONTINUATIONS):
         short = [i for i, t in enumerate(texts) if words - count_words(t) > words * (1 - SHORT)]
         if not short:
@@ -117,7 +136,8 @@ def write_section(call: CallRecorder, plan: Plan, index: int, written: list[Writ
     budget = SectionBudget.for_words(section.words)
     prompt = section_prompt(plan, index, written, call.engine, budget, history_tokens)
     messages = [Message(role="user", content=prompt)]
-    texts = draft(call, messages, section.words, index, candidates, temperature, repetition_penalty)
+    texts = draft(call, messages, section.words, index, candidates, temperature, repetition_penalty,
+                  instruction=plan.instruction)
     text = texts[0]
     if candidates > 1:
         best, records = pick_best(call, plan, index, texts)

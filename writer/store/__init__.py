@@ -18,10 +18,12 @@ from writer.artifacts import Plan, PlannedSection, Stats, WrittenSection
 from writer.config import db_url
 from writer.engines.base import ChatRequest, Completion
 from writer.errors import UnknownRunError, UsageError
-from writer.store.models import (Base, CallRow, CandidateRow, JudgmentRow, PlanRow, PlanSectionRow, Run, SchemaVersion, SectionRow,
+from writer.lengths import count_words
+from writer.store.models import (Base, CallRow, CandidateRow, JudgmentRow, PlanRow, PlanSectionRow, RoleRecord, Run, SchemaVersion,
+                                 SectionRow,
                                  utcnow)
 
-__all__ = ["Store", "Run", "CallRow", "CandidateRow", "JudgmentRow"]
+__all__ = ["Store", "Run", "CallRow", "CandidateRow", "JudgmentRow", "RoleRecord"]
 
 
 def _migration_1(bind: SQLEngine) -> None:
@@ -37,7 +39,11 @@ def _migration_3(bind: SQLEngine) -> None:
     CandidateRow.__table__.create(bind, checkfirst=True)
 
 
-MIGRATIONS: list[Callable[[SQLEngine], None]] = [_migration_1, _migration_2, _migration_3]
+def _migration_4(bind: SQLEngine) -> None:
+    RoleRecord.__table__.create(bind, checkfirst=True)
+
+
+MIGRATIONS: list[Callable[[SQLEngine], None]] = [_migration_1, _migration_2, _migration_3, _migration_4]
 
 
 class Store:
@@ -189,6 +195,22 @@ class Store:
         with self.Session() as s:
             query = select(CandidateRow).where(CandidateRow.run_id == run_id)
             return s.scalars(query.order_by(CandidateRow.section_index, CandidateRow.candidate)).all()
+
+    # Self-Lengthen role records
+    def save_role_records(self, run_id: str, section_index: int, records: list[dict]) -> None:
+        """Store Generator/Extender records: dicts with role, input, output."""
+        with self.Session.begin() as s:
+            for r in records:
+                s.add(RoleRecord(run_id=run_id, section_index=section_index, role=r["role"], input_text=r["input"],
+                                 output_text=r["output"], input_words=count_words(r["input"]),
+                                 output_words=count_words(r["output"])))
+
+    def role_records(self, run_id: str, role: str | None = None) -> Sequence[RoleRecord]:
+        with self.Session() as s:
+            query = select(RoleRecord).where(RoleRecord.run_id == run_id)
+            if role is not None:
+                query = query.where(RoleRecord.role == role)
+            return s.scalars(query.order_by(RoleRecord.id)).all()
 
 
 def _section(row: SectionRow) -> WrittenSection:

@@ -133,3 +133,19 @@ class CandidateRow(Base):
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     chosen: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RoleRecord(Base):
+    """What a Self-Lengthen role was given and produced for a section: the Generator (prompt -> draft) or the
+    Extender (shorter draft -> longer text). Kept as training material for Generator/Extender data."""
+
+    __tablename__ = "role_records"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(32), index=True)
+    section_index: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(16))
+    input_text: Mapped[str] = mapped_column(Text)
+    output_text: Mapped[str] = mapped_column(Text)
+    input_words: Mapped[int] = mapped_column(Integer)
+    output_words: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,84 @@
+"""Self-Lengthen's Extender: make a short draft longer by enriching it, not by padding it.
+
+One micro-iteration, as in Self-Lengthen: split the draft at a paragraph (or sentence)
+boundary, have the model rewrite the first half with more detail (no new continuation),
+keep the first two thirds of that rewrite, then let the model continue from there as a
+prefilled assistant message, guided by the original draft. A result is kept only if it is
+longer than the draft and does not loop; otherwise the draft stays as it was.
+"""
+
+from __future__ import annotations
+
+import re
+
+from prompts import render
+from writer.calls import CallRecorder
+from writer.context import TOKENS_PER_WORD
+from writer.engines.base import ChatRequest, Message
+from writer.lengths import count_words
+from writer.repetition import cut_loop
+
+ENRICH_TEMPLATE = "writer/extend.j2"
+CONTINUE_TEMPLATE = "writer/extend_continue.j2"
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？\"”])\s+")
+
+
+def _halve(units: list[str], sep: str) -> tuple[str, str]:
+    total = sum(count_words(u) for u in units)
+    used, k = 0, 0
+    while k < len(units) - 1 and used + count_words(units[k]) <= total / 2:
+        used += count_words(units[k])
+        k += 1
+    k = max(k, 1)
+    return sep.join(units[:k]).strip(), sep.join(units[k:]).strip()
+
+
+def split_half(text: str) -> tuple[str, str]:
+    """Split `text` near its middle at a paragraph boundary, else at a sentence boundary."""
+    paragraphs = [p for p in text.split("\n\n") if p.strip()]
+    if len(paragraphs) >= 2:
+        return _halve(paragraphs, "\n\n")
+    sentences = [s for s in _SENTENCE_END.split(text.strip()) if s]
+    if len(sentences) >= 2:
+        return _halve(sentences, " ")
+    return text.strip(), ""
+
+
+def first_two_thirds(text: str) -> str:
+    """The first two thirds of `text`, ending at a sentence boundary where possible."""
+    from writer.drafting import trim_to_words
+
+    return trim_to_words(text, max(1, (2 * count_words(text)) // 3))
+
+
+def _join(text: str, addition: str) -> str:
+    return text + addition if addition[:1].isspace() or not text else text + " " + addition
+
+
+def extend(call: CallRecorder, instruction: str, drafts: list[str], words: int, index: int,
+           temperature: float = 0.7, repetition_penalty: float = 1.05) -> list[str | None]:
+    """One Extender micro-iteration over several drafts (two engine batches). None where no longer,
+    loop-free text came out."""
+    firsts = [split_half(d)[0] for d in drafts]
+    enrich = [ChatRequest(messages=[Message(role="user", content=render(ENRICH_TEMPLATE, instruction=instruction,
+                                                                         first_half=f))],
+                          max_tokens=int(count_words(f) * 2.2 * TOKENS_PER_WORD) + 32,
+                          min_tokens=int(count_words(f) * 1.5 * TOKENS_PER_WORD),
+                          temperature=temperature, repetition_penalty=repetition_penalty) for f in firsts]
+    enriched = [cut_loop(c.text.strip()) for c in call("extend", enrich, template=ENRICH_TEMPLATE, section_index=index)]
+    kept = [first_two_thirds(e) if e else "" for e in enriched]
+    requests = []
+    for draft, prefix in zip(drafts, kept):
+        missing = max(16, words - count_words(prefix))
+        guide = render(CONTINUE_TEMPLATE, instruction=instruction, draft=draft, words=words)
+        requests.append(ChatRequest(
+            messages=[Message(role="user", content=guide), Message(role="assistant", content=prefix)],
+            continue_final=bool(prefix), max_tokens=int(missing * TOKENS_PER_WORD * 1.1) + 16,
+            min_tokens=int(missing * TOKENS_PER_WORD * 0.9), temperature=temperature,
+            repetition_penalty=repetition_penalty))
+    rests = call("extend", requests, template=CONTINUE_TEMPLATE, section_index=index)
+    out: list[str | None] = []
+    for draft, prefix, rest in zip(drafts, kept, rests):
+        result = cut_loop(_join(prefix, rest.text)).strip()
+        out.append(result if count_words(result) > count_words(draft) else None)
+    return out
