@@ -6,7 +6,8 @@ import pytest
 
 import writer
 from scripted_engine import ScriptedEngine, prose
-from writer.drafting import clean_draft, trim_to_words
+from writer.drafting import clean_draft
+from writer.lengths import trim_to_words
 from writer.errors import UnknownRunError, UsageError
 from writer.lengths import count_words
 from writer.store import Store

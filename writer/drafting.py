@@ -10,13 +10,12 @@ there, so loops never pad a section to its budget.
 
 from __future__ import annotations
 
-import re
 
 from writer.artifacts import Plan, WrittenSection
 from writer.calls import CallRecorder
 from writer.context import SECTION_TEMPLATE, TOKENS_PER_WORD, SectionBudget, section_prompt
 from writer.engines.base import ChatRequest, Message
-from writer.lengths import count_words
+from writer.lengths import count_words, join_text, trim_to_words
 from writer.lengthen import extend
 from writer.repetition import cut_loop
 
@@ -24,7 +23,6 @@ SHORT = 0.9  # below this share of the budget a draft is continued
 LONG = 1.10  # above this share it is trimmed
 MAX_CONTINUATIONS = 3
 EXTEND_ROUNDS = 2  # Self-Lengthen micro-iterations before plain continuation
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？\"”])\s+")
 
 
 def clean_draft(text: str) -> str:
@@ -33,33 +31,6 @@ def clean_draft(text: str) -> str:
     while lines and (lines[0].lstrip().startswith("#") or not lines[0].strip()):
         lines.pop(0)
     return "\n".join(lines).strip()
-
-
-def trim_to_words(text: str, limit: int) -> str:
-    """Cut `text` to at most `limit` words, at the last sentence end that fits (never mid-sentence if avoidable)."""
-    if count_words(text) <= limit:
-        return text
-    kept, used = [], 0
-    for paragraph in text.split("\n\n"):
-        sentences = _SENTENCE_END.split(paragraph)
-        taken = []
-        for sentence in sentences:
-            n = count_words(sentence)
-            if used + n > limit:
-                break
-            taken.append(sentence)
-            used += n
-        if taken:
-            kept.append(" ".join(taken))
-        if len(taken) < len(sentences):
-            break
-    if not kept:  # a single endless sentence: cut by words
-        return " ".join(text.split()[:limit])
-    return "\n\n".join(kept)
-
-
-def _join(text: str, addition: str) -> str:
-    return text + addition if addition[:1].isspace() or not text else text + " " + addition
 
 
 def draft(call: CallRecorder, messages: list[Message], words: int, index: int, n: int = 1,
@@ -100,7 +71,7 @@ def draft(call: CallRecorder, messages: list[Message], words: int, index: int, n
         if not any(a.text.strip() for a in additions):
             break
         for i, addition in zip(short, additions):
-            texts[i] = cut_loop(_join(texts[i], addition.text))
+            texts[i] = cut_loop(join_text(texts[i], addition.text))
     return [(trim_to_words(t, words) if count_words(t) > words * LONG else t).strip() for t in texts]
 
 

@@ -9,18 +9,15 @@ longer than the draft and does not loop; otherwise the draft stays as it was.
 
 from __future__ import annotations
 
-import re
-
 from prompts import render
 from writer.calls import CallRecorder
 from writer.context import TOKENS_PER_WORD
 from writer.engines.base import ChatRequest, Message
-from writer.lengths import count_words
+from writer.lengths import SENTENCE_END, count_words, join_text, trim_to_words
 from writer.repetition import cut_loop
 
 ENRICH_TEMPLATE = "writer/extend.j2"
 CONTINUE_TEMPLATE = "writer/extend_continue.j2"
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？\"”])\s+")
 
 
 def _halve(units: list[str], sep: str) -> tuple[str, str]:
@@ -38,7 +35,7 @@ def split_half(text: str) -> tuple[str, str]:
     paragraphs = [p for p in text.split("\n\n") if p.strip()]
     if len(paragraphs) >= 2:
         return _halve(paragraphs, "\n\n")
-    sentences = [s for s in _SENTENCE_END.split(text.strip()) if s]
+    sentences = [s for s in SENTENCE_END.split(text.strip()) if s]
     if len(sentences) >= 2:
         return _halve(sentences, " ")
     return text.strip(), ""
@@ -46,13 +43,7 @@ def split_half(text: str) -> tuple[str, str]:
 
 def first_two_thirds(text: str) -> str:
     """The first two thirds of `text`, ending at a sentence boundary where possible."""
-    from writer.drafting import trim_to_words
-
     return trim_to_words(text, max(1, (2 * count_words(text)) // 3))
-
-
-def _join(text: str, addition: str) -> str:
-    return text + addition if addition[:1].isspace() or not text else text + " " + addition
 
 
 def extend(call: CallRecorder, instruction: str, drafts: list[str], words: int, index: int,
@@ -79,6 +70,6 @@ def extend(call: CallRecorder, instruction: str, drafts: list[str], words: int, 
     rests = call("extend", requests, template=CONTINUE_TEMPLATE, section_index=index)
     out: list[str | None] = []
     for draft, prefix, rest in zip(drafts, kept, rests):
-        result = cut_loop(_join(prefix, rest.text)).strip()
+        result = cut_loop(join_text(prefix, rest.text)).strip()
         out.append(result if count_words(result) > count_words(draft) else None)
     return out

@@ -1,4 +1,4 @@
-"""Word counting and target-length parsing.
+"""Word counting, trimming to a word count, and target-length parsing.
 
 Words are counted the way LongBench-Write counts them: every CJK character counts as one
 word, plus every run of other letters/digits (English words, numbers).
@@ -89,3 +89,34 @@ def resolve_target(instruction: str, words: int | None) -> TargetLength:
     if words is not None:
         return TargetLength(words, "option")
     return parse_target_words(instruction) or TargetLength(DEFAULT_WORDS, "default")
+
+
+SENTENCE_END = re.compile(r"(?<=[.!?。！？\"”])\s+")
+
+
+def trim_to_words(text: str, limit: int) -> str:
+    """Cut `text` to at most `limit` words, at the last sentence end that fits (never mid-sentence if avoidable)."""
+    if count_words(text) <= limit:
+        return text
+    kept, used = [], 0
+    for paragraph in text.split("\n\n"):
+        sentences = SENTENCE_END.split(paragraph)
+        taken = []
+        for sentence in sentences:
+            n = count_words(sentence)
+            if used + n > limit:
+                break
+            taken.append(sentence)
+            used += n
+        if taken:
+            kept.append(" ".join(taken))
+        if len(taken) < len(sentences):
+            break
+    if not kept:  # a single endless sentence: cut by words
+        return " ".join(text.split()[:limit])
+    return "\n\n".join(kept)
+
+
+def join_text(text: str, addition: str) -> str:
+    """`text` followed by a continuation, with a space between them unless the continuation brings its own."""
+    return text + addition if addition[:1].isspace() or not text else text + " " + addition
