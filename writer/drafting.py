@@ -10,7 +10,6 @@ there, so loops never pad a section to its budget.
 
 from __future__ import annotations
 
-
 from writer.artifacts import Plan, WrittenSection
 from writer.calls import CallRecorder
 from writer.context import SECTION_TEMPLATE, TOKENS_PER_WORD, SectionBudget, section_prompt
