@@ -33,7 +33,7 @@ app = typer.Typer(help="Write long documents with local models.", no_args_is_hel
 runs_app = typer.Typer(help="List and inspect compose runs.", add_completion=False)
 app.add_typer(runs_app, name="runs")
 app.add_typer(judge_app, name="judge")
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
 EngineOpt = typer.Option(None, "--engine", "-e", help="Engine: vllm (default, in-process) or openai.",

@@ -1,0 +1,89 @@
+"""Benchmark: LongBench-Write's length score S_l of `writer compose` on the 60 English prompts.
+
+Composes each prompt (or a subset) with the embedded engine from the prompt alone, as
+LongBench-Write gives it to a model (writer reads the length from the prompt; the one prompt
+that states none gets the 1000-word default), scores S_l against the prompt's required
+`length`, and prints S_l per length bucket
+(<500, 500-2k, 2k-4k, >4k words) and overall, with the published anchors. Writes the
+per-prompt numbers to bench/results/length.json.
+
+The full run writes ~170k words: many hours on a 2-core CPU, minutes on a GPU server
+(`--engine openai --base-url ...`). Quick runs take a subset:
+
+    .venv/bin/python bench/length.py --max-length 500 --limit 6
+    .venv/bin/python bench/length.py --ids 0,10,20,30
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PROMPTS = ROOT.parent / "shared" / "benchmarks" / "longbench_write_en.jsonl"
+FALLBACK = ROOT / "tests" / "fixtures" / "longbench_write_en.jsonl"
+BUCKETS = [("<500", 0, 500), ("500-2k", 500, 2000), ("2k-4k", 2000, 4000), (">4k", 4000, 10**9)]
+ANCHORS = "published: LongWriter-9B S_l 78.6; LongWriter-9B-DPO overall S 84.0"
+
+
+def bucket(length: int) -> str:
+    return next(name for name, lo, hi in BUCKETS if lo <= length < hi)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ids", default=None, help="comma-separated prompt indexes (0-59)")
+    parser.add_argument("--max-length", type=int, default=None, help="only prompts requiring at most this many words")
+    parser.add_argument("--limit", type=int, default=None, help="at most this many prompts")
+    parser.add_argument("--engine", default=None)
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--base-url", default=None)
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "length.json"))
+    args = parser.parse_args()
+    os.environ.setdefault("WRITER_DATA_DIR", tempfile.mkdtemp(prefix="writer-bench-"))
+
+    import writer
+    from judges.length import length_score
+    from writer.api import resolve_engine
+    from writer.engines import close_engines
+
+    source = PROMPTS if PROMPTS.exists() else FALLBACK
+    rows = [dict(json.loads(line), id=i) for i, line in enumerate(source.open())]
+    if args.ids:
+        wanted = {int(x) for x in args.ids.split(",")}
+        rows = [r for r in rows if r["id"] in wanted]
+    if args.max_length:
+        rows = [r for r in rows if r["length"] <= args.max_length]
+    rows = rows[: args.limit] if args.limit else rows
+
+    engine = resolve_engine(args.engine, args.model, args.base_url)
+    results = []
+    for r in rows:
+        started = time.perf_counter()
+        doc = writer.compose(r["prompt"], engine=engine)
+        results.append({"id": r["id"], "required": r["length"], "words": doc.words, "bucket": bucket(r["length"]),
+                        "s_l": round(length_score(r["length"], doc.words), 2), "run_id": doc.run_id,
+                        "seconds": round(time.perf_counter() - started, 1)})
+        print(f"#{r['id']:>2} required {r['length']:>6}  wrote {doc.words:>6}  S_l {results[-1]['s_l']:6.1f}", flush=True)
+    close_engines()
+
+    table = {}
+    for name, _, _ in BUCKETS + [("overall", 0, 0)]:
+        scores = [x["s_l"] for x in results if name == "overall" or x["bucket"] == name]
+        table[name] = {"n": len(scores), "s_l": round(sum(scores) / len(scores), 1) if scores else None}
+    print("| bucket | prompts | S_l |\n|---|---|---|")
+    for name, row in table.items():
+        print(f"| {name} | {row['n']} | {'-' if row['s_l'] is None else row['s_l']} |")
+    print(ANCHORS)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"model": engine.model_id, "engine": engine.name, "table": table, "prompts": results},
+                              indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
