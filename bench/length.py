@@ -19,11 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
+    sys.path[0] = str(ROOT)  # keep `import judges` on the package, not on bench/judges.py
 PROMPTS = ROOT.parent / "shared" / "benchmarks" / "longbench_write_en.jsonl"
 FALLBACK = ROOT / "tests" / "fixtures" / "longbench_write_en.jsonl"
 BUCKETS = [("<500", 0, 500), ("500-2k", 500, 2000), ("2k-4k", 2000, 4000), (">4k", 4000, 10**9)]
