@@ -1,13 +1,17 @@
 """A scripted engine for fast unit tests: deterministic replies, every request recorded.
 
-Plan requests (those with a JSON schema) get `plan_reply`; other requests get prose of
-`words_per_call` words (default: what the request's min_tokens asks for).
+Plan requests (those with a JSON schema) get `plan_reply`; summarise requests (a schema with
+"summary") get a summary quoting the section; other requests get prose of `words_per_call`
+words (default: what the request's min_tokens asks for). Section prose opens with the words of
+the section's title and main point, as an on-topic model would, so the control unit's
+on-point check passes unless a test wants otherwise (`on_topic=False`).
 """
 
 from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Callable
 
 from writer.engines.base import ChatRequest, Completion, Engine
@@ -31,16 +35,32 @@ def prose(words: int, seed: int = 0) -> str:
     return " ".join(out)
 
 
+def topic_words(prompt: str) -> str:
+    """The section's title and main point as the section prompt states them."""
+    m = re.search(r'Now write section \d+, "([^"]*)": (.*?) \(about', prompt) or re.search(r"Focus: (.*)", prompt)
+    return " ".join(m.groups()) if m else ""
+
+
+def summary_reply(prompt: str) -> str:
+    """A grounded JSON summary of the section quoted in a summarise prompt."""
+    body = prompt.split(":\n", 1)[-1]
+    words = body.split()
+    return json.dumps({"summary": " ".join(words[:25]) + ".", "names": [w for w in words[:40] if w.istitle()][:2],
+                       "facts": [" ".join(words[5:15]) + "."], "open_threads": []})
+
+
 class ScriptedEngine(Engine):
     name = "scripted"
     model_id = "scripted-model"
 
     def __init__(self, plan_reply: str | dict | None = None, words_per_call: int | None = None,
-                 context_window: int = 8192, reply: Callable[[ChatRequest], str] | None = None):
+                 context_window: int = 8192, reply: Callable[[ChatRequest], str] | None = None,
+                 on_topic: bool = True):
         self.plan_reply = plan_reply if isinstance(plan_reply, str) or plan_reply is None else json.dumps(plan_reply)
         self.words_per_call = words_per_call
         self.context_window = context_window
         self.reply = reply
+        self.on_topic = on_topic
         self.requests: list[ChatRequest] = []
         self.closed = False
 
@@ -48,13 +68,18 @@ class ScriptedEngine(Engine):
         out = []
         for req in requests:
             self.requests.append(req)
+            topic = topic_words(req.messages[0].content) if self.on_topic and not req.continue_final else ""
+            lead = f"This part covers {topic}. " if topic else ""
             if self.reply is not None:
                 text = self.reply(req)
+                text = lead + text if req.json_schema is None else text
+            elif req.json_schema is not None and "summary" in req.json_schema.get("properties", {}):
+                text = summary_reply(req.messages[0].content)
             elif req.json_schema is not None:
                 text = self.plan_reply or json.dumps({"sections": []})
             else:
                 words = self.words_per_call or max(1, int(max(req.min_tokens, 20) / 1.4))
-                text = prose(words, seed=len(self.requests))
+                text = lead + prose(max(1, words - len(lead.split())), seed=len(self.requests))
             out.append(Completion(text=text, prompt_tokens=sum(self.count_tokens(m.content) for m in req.messages),
                                   completion_tokens=self.count_tokens(text), finish_reason="stop", seconds=0.01))
         return out

@@ -10,14 +10,16 @@ from writer.artifacts import ComposeResult, Plan, Stats
 from writer.calls import CallRecorder
 from writer.config import engine_settings
 from writer.engines import Engine, get_engine
+from writer.engines.batching import BatchingEngine
 from writer.errors import UsageError
 from writer.lengths import MAX_WORDS, TargetLength, count_words, resolve_target
+from writer.memory.program import DEFAULT_MODE, MODES
 from writer.store import Run, Store
 from writer.workflow import ComposeWorkflow, Event, assemble
 
 MAX_CANDIDATES = 8
 
-__all__ = ["compose", "plan", "list_runs", "get_run", "resolve_engine"]
+__all__ = ["compose", "plan", "list_runs", "get_run", "get_memory", "resolve_engine"]
 
 
 def validate(instruction: str | None, words: int | None) -> str:
@@ -63,7 +65,8 @@ def plan(instruction: str, *, words: int | None = None, engine: Engine | str | N
 def compose(instruction: str | None = None, *, words: int | None = None, engine: Engine | str | None = None,
             model: str | None = None, base_url: str | None = None, api_key: str | None = None,
             output: str | Path | None = None, resume: str | None = None, store: Store | None = None,
-            on_event: Event | None = None, candidates: int | None = None) -> ComposeResult:
+            on_event: Event | None = None, candidates: int | None = None, mode: str | None = None,
+            program: str | Path | None = None) -> ComposeResult:
     """Write a long document for `instruction` (or continue run `resume`).
 
     Args:
@@ -76,13 +79,20 @@ def compose(instruction: str | None = None, *, words: int | None = None, engine:
         store: the store to use (default: WRITER_DB_URL or SQLite in the data dir).
         on_event: called with (kind, data) as the run progresses: planned, section_start, section_done, call.
         candidates: drafts per section (1-8, default 1); the judges keep the best, all are stored.
+        mode: "sequential" (each section sees the text before it) or "parallel" (all sections drafted at
+            once in shared engine batches, then stitched); default `DEFAULT_MODE`. A resumed run keeps its mode.
+        program: a planner program compiled by `writer optimize planner`; the run plans with it (DSPy) instead
+            of the AgentWrite template. A resumed run keeps its program.
     Returns:
         ComposeResult with the text, plan, sections, stats and run id.
     """
     if candidates is not None and not 1 <= candidates <= MAX_CANDIDATES:
         raise UsageError(f"--candidates must be between 1 and {MAX_CANDIDATES}, got {candidates}")
+    if mode is not None and mode not in MODES:
+        raise UsageError(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
     store = store or Store()
     output_path = _check_output(output)
+    planner_program = _planner_program(program) if program else None
     if resume:
         run = store.get_run(resume)
         opts = run.options or {}
@@ -94,19 +104,32 @@ def compose(instruction: str | None = None, *, words: int | None = None, engine:
         run_id = run.id
         output_path = output_path or run.output_path
         candidates = candidates or opts.get("candidates", 1)
+        mode = opts.get("mode", "sequential")
+        if planner_program is None and opts.get("program"):
+            program, planner_program = opts["program"], _planner_program(opts["program"])
     else:
         instruction = validate(instruction, words)
         target: TargetLength = resolve_target(instruction, words)
         eng = resolve_engine(engine, model, base_url, api_key)
         given_model = None if isinstance(engine, Engine) else (model or engine_settings(model=model).model)
+        mode = mode or DEFAULT_MODE
         run_id = store.create_run(instruction, target.words, target.source, eng.name, eng.model_id,
                                   options={"model": given_model, "base_url": getattr(eng, "base_url", None),
-                                           "candidates": candidates or 1})
+                                           "candidates": candidates or 1, "mode": mode,
+                                           "program": str(Path(program).expanduser().resolve()) if program else None})
     notify = on_event or (lambda kind, data: None)
+    if mode == "parallel" and not isinstance(eng, BatchingEngine):
+        eng = BatchingEngine(eng)  # the sections' concurrent calls become shared engine batches
     recorder = CallRecorder(eng, store, run_id, on_call=lambda stage, comps: notify("call", {"stage": stage,
                                                                                           "completions": comps}))
-    workflow = ComposeWorkflow(store, recorder, AgentWritePlanner(recorder), on_event=notify,
-                               candidates=candidates or 1)
+    if planner_program is None:
+        planner = AgentWritePlanner(recorder)
+    else:  # dspy is imported only for runs that use a compiled program
+        from planners.dspy_planner import DSPyPlanner
+
+        planner = DSPyPlanner(recorder, planner_program, program=str(program))
+    workflow = ComposeWorkflow(store, recorder, planner, on_event=notify,
+                               candidates=candidates or 1, mode=mode)
     notify("run", {"run_id": run_id})
     try:
         seconds = workflow.run(run_id, output_path)
@@ -116,6 +139,13 @@ def compose(instruction: str | None = None, *, words: int | None = None, engine:
     run = store.get_run(run_id)
     store.update_run(run_id, seconds=run.seconds + seconds, error=None)
     return _result(store, run_id)
+
+
+def _planner_program(path: str | Path):
+    """The compiled planner module in `path` (UsageError, one line, for a missing or non-planner file)."""
+    from writer.programs import load_program
+
+    return load_program(path, "planner")[0]
 
 
 def _result(store: Store, run_id: str) -> ComposeResult:
@@ -144,3 +174,21 @@ def get_run(run_id: str, store: Store | None = None) -> ComposeResult:
     store = store or Store()
     store.get_run(run_id)
     return _result(store, run_id)
+
+
+def get_memory(run_id: str, store: Store | None = None) -> dict:
+    """A run's stored program, memory files and memory reads/writes, as plain data.
+
+    Returns:
+        {"program": [{seq, op, section, status, attempts, feedback, note}],
+         "files": [{name, version, words, content}], "events": [{seq, action, name, words}]}
+    """
+    store = store or Store()
+    store.get_run(run_id)
+    program = [{"seq": r.seq, "op": r.op, "section": None if r.section_index is None else r.section_index + 1,
+                "status": r.status, "attempts": r.attempts, "feedback": r.feedback, "note": r.note}
+               for r in store.program(run_id)]
+    files = [{"name": f.name, "version": f.version, "words": count_words(f.content), "content": f.content}
+             for f in store.files(run_id)]
+    events = [{"seq": e.seq, "action": e.action, "name": e.name, "words": e.words} for e in store.memory_events(run_id)]
+    return {"program": program, "files": files, "events": events}

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from judges.cli import judge_app
+from writer.optimize_cli import optimize_cmd
 from writer import api
 
 try:  # Typer >= 0.25 vendors its own click
@@ -27,6 +28,7 @@ except ImportError:  # pragma: no cover - older Typer on real click
 from writer.engines import close_engines, engine_names
 from writer.errors import UsageError, WriterError
 from writer.lengths import resolve_target
+from writer.memory.program import DEFAULT_MODE
 
 app = typer.Typer(help="Write long documents with local models.", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False)
@@ -95,6 +97,11 @@ def compose(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON result instead of the document."),
     candidates: Optional[int] = typer.Option(None, "--candidates", "-n",
                                              help="Drafts per section (1-8); the judges keep the best."),
+    mode: Optional[str] = typer.Option(None, "--mode",
+                                       help="sequential: each section sees the text before it; parallel: all "
+                                            f"sections at once, then stitched (default {DEFAULT_MODE})."),
+    program: Optional[Path] = typer.Option(None, "--program",
+                                           help="Plan with a planner program compiled by `writer optimize planner`."),
 ) -> None:
     """Plan and write a long document."""
     try:
@@ -110,7 +117,8 @@ def compose(
         progress = ComposeProgress(target, enabled=show)
         with progress.progress:
             result = api.compose(instruction, words=words, engine=engine, model=model, base_url=base_url,
-                                 output=output, resume=resume, on_event=progress, candidates=candidates)
+                                 output=output, resume=resume, on_event=progress, candidates=candidates,
+                                 mode=mode, program=program)
     except WriterError as exc:
         _fail(exc)
     stats = result.stats
@@ -178,13 +186,18 @@ def runs_show(
     run_id: str = typer.Argument(..., help="The run's id."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     text: bool = typer.Option(False, "--text", help="Print the document written so far."),
+    memory: bool = typer.Option(False, "--memory", help="Print the run's program, memory files and memory log."),
 ) -> None:
     """Show a run: status, plan, sections, tokens."""
     try:
         run = api.get_run(run_id)
         row = api.list_runs_row(run_id)
+        mem = api.get_memory(run_id) if memory else None
     except WriterError as exc:
         _fail(exc)
+    if mem is not None:
+        _print_memory(mem, as_json)
+        return
     if text:
         out.print(run.text, markup=False)
         return
@@ -209,6 +222,28 @@ def runs_show(
         out.print(table)
         for note in run.plan.repairs:
             out.print(f"repair: {note}", markup=False)
+
+
+def _print_memory(mem: dict, as_json: bool) -> None:
+    if as_json:
+        out.print(json.dumps(mem, indent=2, ensure_ascii=False), markup=False)
+        return
+    table = Table("seq", "instruction", "section", "status", "tries", "outcome", title="program")
+    for r in mem["program"]:
+        table.add_row(str(r["seq"]), r["op"], str(r["section"] or "-"), r["status"], str(r["attempts"]),
+                      r["note"] or "")
+    out.print(table)
+    table = Table("file", "version", "words", "content", title="memory files")
+    for f in mem["files"]:
+        table.add_row(f["name"], str(f["version"]), str(f["words"]), " ".join(f["content"].split())[:70])
+    out.print(table)
+    table = Table("seq", "action", "file", "words", title="memory reads and writes")
+    for e in mem["events"]:
+        table.add_row(str(e["seq"]) if e["seq"] is not None else "-", e["action"], e["name"], str(e["words"]))
+    out.print(table)
+
+
+app.command("optimize")(optimize_cmd)
 
 
 def main() -> None:

@@ -1,15 +1,18 @@
 """The prompt of a section call, kept within the model's context window.
 
-A section's prompt holds the instruction, the plan, and the text written so far. The
-text written so far is what grows: it gets whatever the window leaves after the output
-budget and the fixed parts, capped by `history_tokens`, and is cut from the front (the
-most recent text matters most for continuity), at paragraph boundaries where it can be.
+A section's prompt holds the instruction, the plan, the run's memory (established facts and
+summaries of earlier sections), the text written so far, and, on a re-run, why the last
+attempt failed. A 10,000-word document never fits an 8k window, so everything that grows
+is budgeted: the plan shrinks to the steps around this one when it is long; memory gets at
+most `memory_tokens` (facts first, then summaries, newest first); the text written so far
+gets what the window leaves after the output budget, capped by `history_tokens`, cut from
+the front at paragraph boundaries (the most recent text matters most for continuity).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from prompts import render
 from writer.artifacts import Plan, WrittenSection
@@ -68,17 +71,63 @@ def tail_text(sections: list[WrittenSection], engine: Engine, budget_tokens: int
     return text
 
 
+@dataclass
+class SectionMemory:
+    """What the run's memory offers a section call: earlier summaries, established facts, and feedback
+    from a failed attempt."""
+
+    summaries: list[tuple[int, str]] = field(default_factory=list)  # (section index, summary)
+    facts: dict = field(default_factory=dict)  # names, facts [{section, text}], open_threads
+    feedback: str = ""
+
+
+def fact_lines(facts: dict) -> list[str]:
+    """Facts as prompt lines, most recent first (the order they are dropped in is oldest first)."""
+    lines = [f["text"] for f in reversed(facts.get("facts", []))]
+    if facts.get("names"):
+        lines.insert(0, "Names used so far: " + ", ".join(facts["names"]))
+    lines += [f"Still open: {t}" for t in reversed(facts.get("open_threads", []))]
+    return lines
+
+
+def fit_memory(memory: SectionMemory, engine: Engine, budget_tokens: int) -> tuple[list[str], list[tuple[int, str]]]:
+    """The facts and summaries that fit `budget_tokens`: a third for facts, the rest for summaries, newest first."""
+    facts: list[str] = []
+    used = 0
+    for line in fact_lines(memory.facts):
+        cost = engine.count_tokens(line) + 2
+        if used + cost > budget_tokens // 3:
+            break
+        facts.append(line)
+        used += cost
+    summaries: list[tuple[int, str]] = []
+    for index, summary in reversed(memory.summaries):
+        cost = engine.count_tokens(summary) + 4
+        if used + cost > budget_tokens:
+            break
+        summaries.insert(0, (index, summary))
+        used += cost
+    return facts, summaries
+
+
 def section_prompt(plan: Plan, index: int, written: list[WrittenSection], engine: Engine,
-                   budget: SectionBudget, history_tokens: int = 2048) -> str:
+                   budget: SectionBudget, history_tokens: int = 2048, memory: SectionMemory | None = None,
+                   memory_tokens: int = 768) -> str:
     """Render the prompt for section `index` so that prompt + output fit the engine's window."""
+    memory = memory or SectionMemory()
     section = plan.sections[index]
     lines = plan_lines(plan)
     fixed_args = dict(instruction=plan.instruction, index=index, title=section.title,
-                      main_point=section.main_point, words=section.words)
-    bare = render(SECTION_TEMPLATE, plan_lines=lines, written="", **fixed_args)
+                      main_point=section.main_point, words=section.words, feedback=memory.feedback)
+    bare = render(SECTION_TEMPLATE, plan_lines=lines, written="", facts=[], summaries=[], **fixed_args)
     if engine.count_tokens(bare) > engine.context_window // 4:
         lines = plan_lines(plan, around=index)
-        bare = render(SECTION_TEMPLATE, plan_lines=lines, written="", **fixed_args)
+        bare = render(SECTION_TEMPLATE, plan_lines=lines, written="", facts=[], summaries=[], **fixed_args)
     room = engine.context_window - budget.max_tokens - engine.count_tokens(bare) - SAFETY_TOKENS
+    facts, summaries = fit_memory(memory, engine, min(memory_tokens, max(0, room // 2)))
+    with_memory = render(SECTION_TEMPLATE, plan_lines=lines, written="", facts=facts, summaries=summaries,
+                         **fixed_args)
+    room = engine.context_window - budget.max_tokens - engine.count_tokens(with_memory) - SAFETY_TOKENS
     written_text = tail_text(written, engine, min(history_tokens, room))
-    return render(SECTION_TEMPLATE, plan_lines=lines, written=written_text, **fixed_args)
+    return render(SECTION_TEMPLATE, plan_lines=lines, written=written_text, facts=facts, summaries=summaries,
+                  **fixed_args)

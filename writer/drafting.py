@@ -32,17 +32,26 @@ def clean_draft(text: str) -> str:
     return "\n".join(lines).strip()
 
 
-def draft(call: CallRecorder, messages: list[Message], words: int, index: int, n: int = 1,
-          temperature: float = 0.7, repetition_penalty: float = 1.05, instruction: str = "") -> list[str]:
-    """`n` drafts of one section as one engine batch (the Generator); short drafts go to the Extender
-    (`writer.lengthen`), then are continued if still short; long ones are trimmed. Generator and Extender
-    inputs/outputs are stored as role records."""
+def generate(call: CallRecorder, messages: list[Message], words: int, index: int, n: int = 1,
+             temperature: float = 0.7, repetition_penalty: float = 1.05) -> list[str]:
+    """The Generator: `n` drafts of one section as one engine batch, cut where they start looping."""
     budget = SectionBudget.for_words(words)
     request = ChatRequest(messages=messages, max_tokens=budget.max_tokens, min_tokens=budget.min_tokens,
                           temperature=temperature, repetition_penalty=repetition_penalty)
     texts = [cut_loop(clean_draft(c.text))
              for c in call("write", [request] * n, template=SECTION_TEMPLATE, section_index=index)]
-    records = [{"role": "generator", "input": messages[-1].content, "output": t} for t in texts]
+    if call.store is not None and call.run_id is not None:
+        call.store.save_role_records(call.run_id, index, [{"role": "generator", "input": messages[-1].content,
+                                                           "output": t} for t in texts])
+    return texts
+
+
+def lengthen(call: CallRecorder, messages: list[Message], texts: list[str], words: int, index: int,
+             instruction: str = "", temperature: float = 0.7, repetition_penalty: float = 1.05) -> list[str]:
+    """Bring drafts to `words`: short ones go to the Extender (`writer.lengthen`), then are continued if
+    still short; long ones are trimmed. Extender inputs/outputs are stored as role records."""
+    texts = list(texts)
+    records = []
     for _ in range(EXTEND_ROUNDS):
         short = [i for i, t in enumerate(texts) if t and words - count_words(t) > words * (1 - SHORT)]
         if not short:
@@ -54,7 +63,7 @@ def draft(call: CallRecorder, messages: list[Message], words: int, index: int, n
             texts[i] = longer
         if not better:
             break
-    if call.store is not None and call.run_id is not None:
+    if records and call.store is not None and call.run_id is not None:
         call.store.save_role_records(call.run_id, index, records)
     for _ in range(MAX_CONTINUATIONS):
         short = [i for i, t in enumerate(texts) if words - count_words(t) > words * (1 - SHORT)]
@@ -72,6 +81,13 @@ def draft(call: CallRecorder, messages: list[Message], words: int, index: int, n
         for i, addition in zip(short, additions):
             texts[i] = cut_loop(join_text(texts[i], addition.text))
     return [(trim_to_words(t, words) if count_words(t) > words * LONG else t).strip() for t in texts]
+
+
+def draft(call: CallRecorder, messages: list[Message], words: int, index: int, n: int = 1,
+          temperature: float = 0.7, repetition_penalty: float = 1.05, instruction: str = "") -> list[str]:
+    """`n` drafts of one section brought to `words`: the Generator, then `lengthen`."""
+    texts = generate(call, messages, words, index, n, temperature, repetition_penalty)
+    return lengthen(call, messages, texts, words, index, instruction, temperature, repetition_penalty)
 
 
 def pick_best(call: CallRecorder, plan: Plan, index: int, texts: list[str]) -> tuple[int, list[dict]]:

@@ -1,9 +1,17 @@
-"""The compose workflow as a LangGraph `StateGraph`: plan -> write each section -> assemble.
+"""The compose workflow as a LangGraph `StateGraph`.
 
-Graph state holds only ids and counters; plans and section texts live in the store, so
-the SQLite checkpointer stays small and a resumed run reads the same texts. Every node
-is idempotent against the store: a section found there is never written again, even if
-the process died after storing it but before the checkpoint was saved.
+    plan -> compile -> section (one after another, or all at once) -> document -> assemble
+
+`compile` turns the plan into the run's stored program; `section` nodes have the control
+unit (`writer.memory.control`) execute a section's instructions; `document` runs the
+document-level passes. In sequential mode (AgentWrite) the `section` node loops, each
+section seeing what came before. In parallel mode `compile` fans out with LangGraph `Send`,
+one `section` task per section, run concurrently; the engine (`BatchingEngine`) merges their
+calls into shared batches, and the stitching pass then smooths the boundaries.
+
+Graph state holds only ids and counters; plans, programs and texts live in the store, so
+the SQLite checkpointer stays small and a resumed run reads the same memory. Every node is
+idempotent against the store: an instruction marked done is never run again.
 """
 
 from __future__ import annotations
@@ -17,13 +25,14 @@ from typing import TypedDict
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
+from langgraph.types import Send
 
 from planners.base import Planner
 from writer.artifacts import Plan, WrittenSection
 from writer.calls import CallRecorder
 from writer.config import data_dir
-from writer.drafting import write_section
 from writer.lengths import TargetLength, count_words
+from writer.memory import ControlUnit
 from writer.store import Store
 
 Event = Callable[[str, dict], None]
@@ -34,6 +43,13 @@ class ComposeState(TypedDict):
     n_sections: int
     next_index: int
     output_path: str | None
+
+
+class SectionTask(TypedDict):
+    """What a parallel `section` task gets through `Send`."""
+
+    run_id: str
+    index: int
 
 
 def assemble(plan: Plan, sections: list[WrittenSection]) -> str:
@@ -54,13 +70,18 @@ class ComposeWorkflow:
     """Runs one compose run through the graph, with checkpoints in `checkpoint_path`."""
 
     def __init__(self, store: Store, call: CallRecorder, planner: Planner, on_event: Event | None = None,
-                 checkpoint_path: Path | None = None, candidates: int = 1):
+                 checkpoint_path: Path | None = None, candidates: int = 1, mode: str = "sequential"):
         self.candidates = candidates
+        self.mode = mode
         self.store = store
         self.call = call
         self.planner = planner
         self.on_event = on_event or (lambda kind, data: None)
         self.checkpoint_path = checkpoint_path or data_dir() / "checkpoints.sqlite"
+
+    def control(self, run_id: str) -> ControlUnit:
+        return ControlUnit(self.store, self.call, run_id, mode=self.mode, candidates=self.candidates,
+                           on_event=self.on_event)
 
     # nodes
     def plan_node(self, state: ComposeState) -> dict:
@@ -75,17 +96,23 @@ class ComposeWorkflow:
         self.on_event("planned", {"plan": plan})
         return {"n_sections": len(plan.sections), "next_index": 0}
 
-    def write_node(self, state: ComposeState) -> dict:
-        run_id, index = state["run_id"], state["next_index"]
-        plan = self.store.load_plan(run_id)
-        section = self.store.get_section(run_id, index)
-        if section is None:
-            self.on_event("section_start", {"index": index, "section": plan.sections[index]})
-            written = self.store.sections(run_id)[:index]
-            section = self.store.save_section(run_id, write_section(self.call, plan, index, written,
-                                                                  candidates=self.candidates))
-        self.on_event("section_done", {"index": index, "section": section})
-        return {"next_index": index + 1}
+    def compile_node(self, state: ComposeState) -> dict:
+        self.control(state["run_id"]).compile(self.store.load_plan(state["run_id"]))
+        return {}
+
+    def section_node(self, state: ComposeState) -> dict:
+        """Sequential mode: section `next_index`, then on to the next."""
+        self.control(state["run_id"]).run_section(state["next_index"])
+        return {"next_index": state["next_index"] + 1}
+
+    def parallel_section_node(self, task: SectionTask) -> dict:
+        """Parallel mode: one section, concurrently with the others."""
+        self.control(task["run_id"]).run_section(task["index"])
+        return {}
+
+    def document_node(self, state: ComposeState) -> dict:
+        self.control(state["run_id"]).run_document()
+        return {}
 
     def assemble_node(self, state: ComposeState) -> dict:
         run_id = state["run_id"]
@@ -96,17 +123,30 @@ class ComposeWorkflow:
         self.store.update_run(run_id, status="done", words=count_words(text), output_path=state.get("output_path"))
         return {}
 
-    def _route(self, state: ComposeState) -> str:
-        return "write" if state["next_index"] < state["n_sections"] else "assemble"
+    def _after_compile(self, state: ComposeState):
+        if self.mode == "parallel":
+            sends = [Send("parallel_section", {"run_id": state["run_id"], "index": i})
+                     for i in range(state["n_sections"])]
+            return sends or "document"
+        return "section" if state["n_sections"] else "document"
+
+    def _after_section(self, state: ComposeState) -> str:
+        return "section" if state["next_index"] < state["n_sections"] else "document"
 
     def graph(self, checkpointer) -> object:
         g = StateGraph(ComposeState)
         g.add_node("plan", self.plan_node)
-        g.add_node("write", self.write_node)
+        g.add_node("compile", self.compile_node)
+        g.add_node("section", self.section_node)
+        g.add_node("parallel_section", self.parallel_section_node)
+        g.add_node("document", self.document_node)
         g.add_node("assemble", self.assemble_node)
         g.add_edge(START, "plan")
-        g.add_conditional_edges("plan", self._route, ["write", "assemble"])
-        g.add_conditional_edges("write", self._route, ["write", "assemble"])
+        g.add_edge("plan", "compile")
+        g.add_conditional_edges("compile", self._after_compile, ["section", "parallel_section", "document"])
+        g.add_conditional_edges("section", self._after_section, ["section", "document"])
+        g.add_edge("parallel_section", "document")
+        g.add_edge("document", "assemble")
         g.add_edge("assemble", END)
         return g.compile(checkpointer=checkpointer)
 
@@ -116,9 +156,12 @@ class ComposeWorkflow:
         conn = sqlite3.connect(self.checkpoint_path, check_same_thread=False)
         try:
             graph = self.graph(SqliteSaver(conn))
-            config = {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
+            # parallel mode runs every section task at once; LangGraph's default pool would cap that
+            config = {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000, "max_concurrency": 64}
             snapshot = graph.get_state(config)
-            if snapshot.next:  # a checkpoint to continue from
+            # a checkpoint to continue from (one naming nodes this version lacks is replayed from the start;
+            # every node is idempotent against the store, so nothing is written twice)
+            if snapshot.next and set(snapshot.next) <= set(graph.nodes):
                 if output_path is not None:
                     graph.update_state(config, {"output_path": output_path})
                 graph.invoke(None, config)

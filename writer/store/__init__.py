@@ -19,11 +19,11 @@ from writer.config import db_url
 from writer.engines.base import ChatRequest, Completion
 from writer.errors import UnknownRunError, UsageError
 from writer.lengths import count_words
-from writer.store.models import (Base, CallRow, CandidateRow, JudgmentRow, PlanRow, PlanSectionRow, RoleRecord, Run, SchemaVersion,
-                                 SectionRow,
-                                 utcnow)
+from writer.store.models import (Base, CallRow, CandidateRow, InstructionRow, JudgmentRow, MemoryEventRow, MemoryFileRow,
+                                 PlanRow, PlanSectionRow, RoleRecord, Run, SchemaVersion, SectionRow, utcnow)
 
-__all__ = ["Store", "Run", "CallRow", "CandidateRow", "JudgmentRow", "RoleRecord"]
+__all__ = ["Store", "Run", "CallRow", "CandidateRow", "JudgmentRow", "RoleRecord", "InstructionRow", "MemoryFileRow",
+           "MemoryEventRow"]
 
 
 def _migration_1(bind: SQLEngine) -> None:
@@ -43,7 +43,13 @@ def _migration_4(bind: SQLEngine) -> None:
     RoleRecord.__table__.create(bind, checkfirst=True)
 
 
-MIGRATIONS: list[Callable[[SQLEngine], None]] = [_migration_1, _migration_2, _migration_3, _migration_4]
+def _migration_5(bind: SQLEngine) -> None:
+    for row in (InstructionRow, MemoryFileRow, MemoryEventRow):
+        row.__table__.create(bind, checkfirst=True)
+
+
+MIGRATIONS: list[Callable[[SQLEngine], None]] = [_migration_1, _migration_2, _migration_3, _migration_4,
+                                                 _migration_5]
 
 
 class Store:
@@ -140,6 +146,13 @@ class Store:
             rows = s.scalars(select(SectionRow).where(SectionRow.run_id == run_id).order_by(SectionRow.index))
             return [_section(r) for r in rows]
 
+    def replace_section(self, run_id: str, index: int, text: str) -> WrittenSection:
+        """Overwrite a stored section's text (the stitching and consistency passes edit finished sections)."""
+        with self.Session.begin() as s:
+            row = s.scalars(select(SectionRow).where(SectionRow.run_id == run_id, SectionRow.index == index)).one()
+            row.text, row.words = text, count_words(text)
+            return _section(row)
+
     # engine calls
     def log_calls(self, run_id: str | None, stage: str, requests: list[ChatRequest], completions: list[Completion],
                   engine: str = "", model: str = "", section_index: int | None = None,
@@ -211,6 +224,57 @@ class Store:
             if role is not None:
                 query = query.where(RoleRecord.role == role)
             return s.scalars(query.order_by(RoleRecord.id)).all()
+
+    # the stored program (instruction registry)
+    def save_program(self, run_id: str, instructions: list[dict]) -> None:
+        """Store a compiled program: dicts with seq, op, section_index. A run's program is saved once."""
+        with self.Session.begin() as s:
+            if s.scalars(select(InstructionRow.id).where(InstructionRow.run_id == run_id)).first() is not None:
+                return
+            for ins in instructions:
+                s.add(InstructionRow(run_id=run_id, seq=ins["seq"], op=ins["op"], section_index=ins["section_index"]))
+
+    def program(self, run_id: str) -> Sequence[InstructionRow]:
+        with self.Session() as s:
+            return s.scalars(select(InstructionRow).where(InstructionRow.run_id == run_id)
+                             .order_by(InstructionRow.seq)).all()
+
+    def update_instruction(self, run_id: str, seq: int, **fields) -> None:
+        with self.Session.begin() as s:
+            row = s.scalars(select(InstructionRow).where(InstructionRow.run_id == run_id,
+                                                         InstructionRow.seq == seq)).one()
+            for key, value in fields.items():
+                setattr(row, key, value)
+            row.updated_at = utcnow()
+
+    # the file store (run memory)
+    def write_file(self, run_id: str, name: str, content: str) -> None:
+        with self.Session.begin() as s:
+            row = s.scalars(select(MemoryFileRow).where(MemoryFileRow.run_id == run_id,
+                                                        MemoryFileRow.name == name)).first()
+            if row is None:
+                s.add(MemoryFileRow(run_id=run_id, name=name, content=content))
+            else:
+                row.content, row.version, row.updated_at = content, row.version + 1, utcnow()
+
+    def read_file(self, run_id: str, name: str) -> str | None:
+        with self.Session() as s:
+            return s.scalars(select(MemoryFileRow.content).where(MemoryFileRow.run_id == run_id,
+                                                                 MemoryFileRow.name == name)).first()
+
+    def files(self, run_id: str) -> Sequence[MemoryFileRow]:
+        with self.Session() as s:
+            return s.scalars(select(MemoryFileRow).where(MemoryFileRow.run_id == run_id)
+                             .order_by(MemoryFileRow.id)).all()
+
+    def log_memory(self, run_id: str, seq: int | None, action: str, name: str, words: int) -> None:
+        with self.Session.begin() as s:
+            s.add(MemoryEventRow(run_id=run_id, seq=seq, action=action, name=name, words=words))
+
+    def memory_events(self, run_id: str) -> Sequence[MemoryEventRow]:
+        with self.Session() as s:
+            return s.scalars(select(MemoryEventRow).where(MemoryEventRow.run_id == run_id)
+                             .order_by(MemoryEventRow.id)).all()
 
 
 def _section(row: SectionRow) -> WrittenSection:

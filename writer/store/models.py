@@ -149,3 +149,47 @@ class RoleRecord(Base):
     input_words: Mapped[int] = mapped_column(Integer)
     output_words: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class InstructionRow(Base):
+    """One instruction of a run's stored program (L2MAC's instruction registry): what to do, to which section,
+    and how it went. The control unit runs them in `seq` order and resumes from the first not done."""
+
+    __tablename__ = "instructions"
+    __table_args__ = (UniqueConstraint("run_id", "seq"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(32), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    op: Mapped[str] = mapped_column(String(16))  # write/extend/check/summarise/stitch/consistency
+    section_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending/done/failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    feedback: Mapped[str | None] = mapped_column(Text, nullable=True)  # why the last check failed
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)  # what the last execution did
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class MemoryFileRow(Base):
+    """A named file of a run's memory (L2MAC's file store): drafts, summaries, the established facts."""
+
+    __tablename__ = "memory_files"
+    __table_args__ = (UniqueConstraint("run_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(64))  # draft/3, summary/3, facts
+    content: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class MemoryEventRow(Base):
+    """One read or write of run memory by an instruction, so a run can be inspected afterwards."""
+
+    __tablename__ = "memory_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(32), index=True)
+    seq: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the instruction's seq
+    action: Mapped[str] = mapped_column(String(8))  # read/write
+    name: Mapped[str] = mapped_column(String(64))  # plan, section/2, summary/1, facts, draft/3
+    words: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,92 @@
+"""Gather requests from many threads into one engine batch.
+
+`vllm.LLM.generate` schedules a whole list of prompts together, but it is a blocking call
+and not thread-safe. When several workers draft at once (the sections of a document in
+parallel mode, or the documents of a dataset job), each calls `generate` on its own; this
+wrapper merges whatever calls are waiting into one `generate` on the engine underneath, so
+the engine sees one large batch instead of a queue of small ones.
+
+It is a leader/follower queue, with no thread of its own: the first caller to find the
+engine idle waits `window_s` for others to join, then runs everything queued; callers that
+arrive while a batch runs wait and go out together in the next one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from writer.engines.base import ChatRequest, Completion, Engine
+
+
+class _Job:
+    def __init__(self, requests: list[ChatRequest]):
+        self.requests = requests
+        self.results: list[Completion] | None = None
+        self.error: BaseException | None = None
+
+
+class BatchingEngine(Engine):
+    """Thread-safe `Engine` that merges concurrent `generate` calls into one call on `inner`."""
+
+    def __init__(self, inner: Engine, window_s: float = 0.05, max_requests: int = 256):
+        self.inner = inner
+        self.name = inner.name
+        self.model_id = inner.model_id
+        self.context_window = inner.context_window
+        self.window_s = window_s
+        self.max_requests = max_requests
+        self.batches: list[int] = []  # requests per engine call, for benchmarks and tests
+        self._cond = threading.Condition()
+        self._queue: list[_Job] = []
+        self._busy = False
+
+    def generate(self, requests: list[ChatRequest]) -> list[Completion]:
+        if not requests:
+            return []
+        job = _Job(requests)
+        with self._cond:
+            self._queue.append(job)
+            self._cond.notify_all()
+            while job.results is None and job.error is None:
+                if self._busy:
+                    self._cond.wait()
+                    continue
+                self._busy = True
+                break
+        if job.results is None and job.error is None:
+            self._lead()
+        if job.error is not None:
+            raise job.error
+        return job.results
+
+    def _lead(self) -> None:
+        """Run one batch as leader: wait the window for company, take the queue, run it, hand out results."""
+        try:
+            time.sleep(self.window_s)
+            with self._cond:
+                batch, total = [], 0
+                while self._queue and (not batch or total + len(self._queue[0].requests) <= self.max_requests):
+                    job = self._queue.pop(0)
+                    batch.append(job)
+                    total += len(job.requests)
+            try:
+                completions = self.inner.generate([r for job in batch for r in job.requests])
+                self.batches.append(total)
+                start = 0
+                for job in batch:
+                    job.results = completions[start:start + len(job.requests)]
+                    start += len(job.requests)
+            except BaseException as exc:  # every caller in the batch sees the engine's error
+                for job in batch:
+                    job.error = exc
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def close(self) -> None:
+        self.inner.close()

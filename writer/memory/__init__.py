@@ -1,0 +1,14 @@
+"""L2MAC-style stored-program memory for long documents.
+
+- `program`: the instruction registry, a plan compiled into an ordered program;
+- `files`: the file store (drafts, summaries, established facts), every read and write recorded;
+- `checks`: what a finished section must pass;
+- `summaries`: the summarise instruction (summary plus facts, grounded in the text);
+- `passes`: the document-level stitching and consistency passes;
+- `control`: the control unit that runs the program, checks results and re-runs what fails.
+"""
+
+from writer.memory.control import ControlUnit
+from writer.memory.program import compile_program
+
+__all__ = ["ControlUnit", "compile_program"]

@@ -1,0 +1,94 @@
+"""What a section must pass before it is committed: length, no loops, no copying, on its point.
+
+Each check returns a failure message written for the model: the control unit feeds it back
+into the prompt when it re-runs the section. The on-point check is lexical: the section must
+use a share of the content words of its title and main point (matched on their first five
+letters, so "trading" matches "trade"). It is cheap, needs no model, and catches the failure
+small models actually have: drifting onto another topic or back into an earlier section.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from writer.artifacts import PlannedSection
+from writer.lengths import count_words
+from writer.repetition import NGRAM, loop_start
+
+SHORT = 0.9  # a section within SHORT..LONG of its budget passes the length check
+LONG = 1.1
+MIN_ON_POINT = 0.34  # share of the main point's keywords the section must use
+MAX_COPIED = 0.2  # share of a section's 8-grams that may already appear in earlier sections
+
+STOPWORDS = set("""a about above after again against all also an and any are as at be because been before being
+below between both but by can could did do does doing down during each either few for from further had has have
+having he her here hers him his how i if in into is it its itself just may me might more most must my no nor not
+now of off on once only or other our out over own part same section she should so some such than that the their
+them then there these they this those through to too under until up upon very was way we were what when where
+which while who whom why will with within without would you your write writing describe discuss explain words
+word text essay article story chapter paragraph introduction conclusion overview""".split())
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
+
+
+def keywords(section: PlannedSection) -> list[str]:
+    """Content words of the section's title and main point, lowercased, in order, unique."""
+    seen: list[str] = []
+    for w in _WORD.findall(f"{section.title} {section.main_point}"):
+        w = w.lower().strip("'-")
+        if len(w) >= 4 and w not in STOPWORDS and w not in seen:
+            seen.append(w)
+    return seen
+
+
+def _stem(word: str) -> str:
+    return word.lower()[:5]
+
+
+def missing_keywords(text: str, section: PlannedSection) -> list[str]:
+    stems = {_stem(w) for w in _WORD.findall(text)}
+    return [k for k in keywords(section) if _stem(k) not in stems]
+
+
+def copied_share(text: str, earlier: str) -> float:
+    """Share of `text`'s 8-word sequences that already occur in `earlier`."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    grams = [tuple(words[i:i + NGRAM]) for i in range(len(words) - NGRAM + 1)]
+    if not grams or not earlier:
+        return 0.0
+    before_words = [w.lower() for w in _WORD.findall(earlier)]
+    before = {tuple(before_words[i:i + NGRAM]) for i in range(len(before_words) - NGRAM + 1)}
+    return sum(g in before for g in grams) / len(grams)
+
+
+@dataclass
+class CheckResult:
+    failures: list[str] = field(default_factory=list)
+    words: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def badness(self, budget: int) -> tuple[int, float]:
+        """Sort key among attempts: fewer failures first, then closer to the budget."""
+        return len(self.failures), abs(self.words - budget) / max(budget, 1)
+
+
+def check_section(text: str, section: PlannedSection, earlier: str = "") -> CheckResult:
+    """Run every check on a section draft; `earlier` is the text of the sections before it."""
+    result = CheckResult(words=count_words(text))
+    if result.words < SHORT * section.words:
+        result.failures.append(f"too short: {result.words} words of the {section.words} planned")
+    elif result.words > LONG * section.words:
+        result.failures.append(f"too long: {result.words} words of the {section.words} planned")
+    start = loop_start(text)
+    if start is not None:
+        result.failures.append(f"repeats itself from: \"{text[start:start + 80].strip()}\"")
+    if copied_share(text, earlier) > MAX_COPIED:
+        result.failures.append("repeats text from earlier sections; say something new")
+    wanted = keywords(section)
+    missing = missing_keywords(text, section)
+    if wanted and (len(wanted) - len(missing)) / len(wanted) < MIN_ON_POINT:
+        result.failures.append(f"strays from its main point; it must be about: {', '.join(missing[:6])}")
+    return result

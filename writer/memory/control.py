@@ -1,0 +1,255 @@
+"""The control unit: runs a run's stored program one instruction at a time.
+
+L2MAC's idea applied to long documents: the plan is compiled into instructions
+(`writer.memory.program`) kept in the store; the control unit executes the next pending one,
+builds each call's context from memory within the model's window (`writer.context`), checks
+each section (`writer.memory.checks`) and, when a check fails, re-runs the section's write and
+extend with the failure fed back, at most `max_attempts` times in all. The best attempt is
+kept either way, so a weak model slows a run down but never stops it. Every instruction's
+status, attempts and outcome are stored, and so is every memory read and write, so a killed
+run resumes where it stopped and a finished one can be inspected (`writer runs show --memory`).
+
+Section instructions of different sections are independent in parallel mode, so
+`run_section` may be called from several threads at once (the engine merges their calls).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from writer.artifacts import Plan, WrittenSection
+from writer.calls import CallRecorder
+from writer.context import TOKENS_PER_WORD, SectionBudget, SectionMemory, section_prompt
+from writer.drafting import generate, lengthen, pick_best
+from writer.engines.base import ChatRequest, Message
+from writer.lengths import count_words, join_text
+from writer.memory.checks import check_section
+from writer.memory.files import MemoryFiles
+from writer.memory.passes import drop_repeated_sentences, stitch, trim_to_total
+from writer.memory.program import SECTION_OPS, Instruction, compile_program
+from writer.memory.summaries import summarise
+from writer.repetition import cut_loop
+from writer.store import InstructionRow, Store
+
+MAX_ATTEMPTS = 2  # a section is written at most this many times (each re-run costs a whole section)
+TOLERANCE = 0.05  # the consistency pass aims the document within this share of its target
+
+Event = Callable[[str, dict], None]
+
+
+class ControlUnit:
+    """Executes the stored program of run `run_id`."""
+
+    def __init__(self, store: Store, call: CallRecorder, run_id: str, mode: str = "sequential",
+                 candidates: int = 1, history_tokens: int = 1024, memory_tokens: int = 768,
+                 max_attempts: int = MAX_ATTEMPTS, temperature: float = 0.7, repetition_penalty: float = 1.05,
+                 on_event: Event | None = None):
+        self.store = store
+        self.call = call
+        self.run_id = run_id
+        self.mode = mode
+        self.candidates = candidates
+        self.history_tokens = history_tokens
+        self.memory_tokens = memory_tokens
+        self.max_attempts = max_attempts
+        self.temperature = temperature
+        self.repetition_penalty = repetition_penalty
+        self.files = MemoryFiles(store, run_id)
+        self.on_event = on_event or (lambda kind, data: None)
+
+    # the program
+    def compile(self, plan: Plan) -> list[InstructionRow]:
+        """Store the program for `plan` (once per run) and return it."""
+        self.store.save_program(self.run_id, [{"seq": i.seq, "op": i.op, "section_index": i.section_index}
+                                              for i in compile_program(plan, self.mode)])
+        return list(self.store.program(self.run_id))
+
+    def _row(self, seq: int) -> InstructionRow:
+        return next(r for r in self.store.program(self.run_id) if r.seq == seq)
+
+    def _plan(self, seq: int | None) -> Plan:
+        plan = self.store.load_plan(self.run_id)
+        self.store.log_memory(self.run_id, seq, "read", "plan", sum(count_words(s.main_point) for s in plan.sections))
+        return plan
+
+    def run_section(self, index: int) -> WrittenSection:
+        """Execute the pending instructions of section `index` (re-runs included) until it is committed."""
+        while True:
+            rows = [r for r in self.store.program(self.run_id) if r.section_index == index and r.op in SECTION_OPS]
+            pending = [r for r in rows if r.status == "pending"]
+            if not pending:
+                return self.store.get_section(self.run_id, index)
+            self.execute(pending[0])
+
+    def run_document(self) -> None:
+        """Execute the pending document-level instructions (stitching, consistency)."""
+        rows = [r for r in self.store.program(self.run_id) if r.op not in SECTION_OPS and r.status == "pending"]
+        stitches = [r for r in rows if r.op == "stitch"]
+        if stitches:
+            self._stitch(stitches)
+        for row in rows:
+            if row.op == "consistency":
+                self._consistency(row)
+
+    def run(self) -> None:
+        """Execute the whole program in order (sequential mode)."""
+        plan = self.store.load_plan(self.run_id)
+        for index in range(len(plan.sections)):
+            self.run_section(index)
+        self.run_document()
+
+    def execute(self, row: InstructionRow) -> None:
+        getattr(self, f"_{row.op}")(row)
+
+    def _done(self, row: InstructionRow, note: str, **fields) -> None:
+        self.store.update_instruction(self.run_id, row.seq, status="done", note=note, **fields)
+        self.on_event("instruction", {"seq": row.seq, "op": row.op, "index": row.section_index, "note": note})
+
+    # section instructions
+    def _messages(self, plan: Plan, index: int, seq: int, feedback: str = "") -> list[Message]:
+        section = plan.sections[index]
+        earlier = self.files.sections(seq, before=index) if self.mode == "sequential" else []
+        memory = SectionMemory(summaries=self.files.summaries(index, seq), facts=self.files.facts(seq),
+                               feedback=feedback)
+        prompt = section_prompt(plan, index, earlier, self.call.engine, SectionBudget.for_words(section.words),
+                                self.history_tokens, memory, self.memory_tokens)
+        return [Message(role="user", content=prompt)]
+
+    def _write(self, row: InstructionRow) -> None:
+        index, seq = row.section_index, row.seq
+        if self.store.get_section(self.run_id, index) is not None:
+            self._skip_section(index, "section already written")
+            return
+        plan = self._plan(seq)
+        section = plan.sections[index]
+        if row.attempts == 0:
+            self.on_event("section_start", {"index": index, "section": section})
+        messages = self._messages(plan, index, seq, row.feedback or "")
+        texts = generate(self.call, messages, section.words, index, self.candidates, self.temperature,
+                         self.repetition_penalty)
+        self.files.write_json(f"draft/{index}", {"prompt": messages[0].content, "texts": texts}, seq)
+        self._done(row, f"attempt {row.attempts + 1}: {len(texts)} draft(s), "
+                        f"{'/'.join(str(count_words(t)) for t in texts)} words", attempts=row.attempts + 1)
+
+    def _extend(self, row: InstructionRow) -> None:
+        index, seq = row.section_index, row.seq
+        plan = self._plan(seq)
+        section = plan.sections[index]
+        draft = self.files.read_json(f"draft/{index}", seq)
+        messages = [Message(role="user", content=draft["prompt"])]
+        before = [count_words(t) for t in draft["texts"]]
+        texts = lengthen(self.call, messages, draft["texts"], section.words, index, plan.instruction,
+                         self.temperature, self.repetition_penalty)
+        self.files.write_json(f"draft/{index}", {"prompt": draft["prompt"], "texts": texts}, seq)
+        after = [count_words(t) for t in texts]
+        self._done(row, "; ".join(f"{b} -> {a} words" for b, a in zip(before, after)))
+
+    def _check(self, row: InstructionRow) -> None:
+        index, seq = row.section_index, row.seq
+        plan = self._plan(seq)
+        section = plan.sections[index]
+        texts = self.files.read_json(f"draft/{index}", seq)["texts"]
+        text = texts[0]
+        if len(texts) > 1:
+            best, records = pick_best(self.call, plan, index, texts)
+            text = texts[best]
+            self.store.save_candidates(self.run_id, index, records)
+        earlier = "\n\n".join(s.text for s in self.files.sections(seq, before=index)) if self.mode == "sequential" else ""
+        result = check_section(text, section, earlier)
+        best = self.files.read_json(f"best/{index}", seq)
+        if best is None or result.badness(section.words) < tuple(best["badness"]):
+            best = {"text": text, "failures": result.failures, "badness": list(result.badness(section.words))}
+            self.files.write_json(f"best/{index}", best, seq)
+        write_row = next(r for r in self.store.program(self.run_id) if r.op == "write" and r.section_index == index)
+        attempts = write_row.attempts
+        if result.passed or attempts >= self.max_attempts:
+            kept = self.files.commit_section(WrittenSection(index=index, title=section.title, text=best["text"],
+                                                            words=count_words(best["text"])), seq)
+            note = "passed" if result.passed else f"kept best of {attempts} attempts; still: {'; '.join(best['failures'])}"
+            self._done(row, f"{note} ({kept.words} words)", attempts=row.attempts + 1)
+            self.on_event("section_done", {"index": index, "section": kept})
+            return
+        feedback = "; ".join(result.failures)
+        self.store.update_instruction(self.run_id, row.seq, attempts=row.attempts + 1, feedback=feedback,
+                                      note=f"failed: {feedback}")
+        for r in self.store.program(self.run_id):
+            if r.section_index == index and r.op in ("write", "extend"):
+                self.store.update_instruction(self.run_id, r.seq, status="pending",
+                                              feedback=feedback if r.op == "write" else None)
+        self.on_event("instruction", {"seq": row.seq, "op": "check", "index": index, "note": f"failed: {feedback}"})
+
+    def _summarise(self, row: InstructionRow) -> None:
+        index, seq = row.section_index, row.seq
+        section = self.files.section(index, seq)
+        summary, found, by_model = summarise(self.call, section.title, section.text, index)
+        self.files.write(f"summary/{index}", summary, seq)
+        self.files.add_facts(index, found, seq)
+        source = "model summary" if by_model else "extractive summary (model's failed its checks)"
+        self._done(row, f"{source}; {len(found['names'])} names, {len(found['facts'])} facts kept")
+
+    def _skip_section(self, index: int, note: str) -> None:
+        for r in self.store.program(self.run_id):
+            if r.section_index == index and r.status == "pending":
+                self._done(r, note)
+
+    # document instructions
+    def _stitch(self, rows: list[InstructionRow]) -> None:
+        """All pending boundaries in one engine batch."""
+        plan = self._plan(rows[0].seq)
+        boundaries = []
+        for row in rows:
+            previous = self.files.section(row.section_index - 1, row.seq)
+            current = self.files.section(row.section_index, row.seq)
+            boundaries.append((row.section_index, previous.text, current.title, current.text))
+        for row, (text, note) in zip(rows, stitch(self.call, plan.instruction, boundaries)):
+            if text != self.store.get_section(self.run_id, row.section_index).text:
+                self.files.replace_section(row.section_index, text, row.seq)
+            self._done(row, note)
+
+    def _consistency(self, row: InstructionRow) -> None:
+        seq = row.seq
+        plan = self._plan(seq)
+        sections = self.files.sections(seq)
+        texts, removed = drop_repeated_sentences([s.text for s in sections])
+        notes = [f"removed {removed} sentence(s) repeated from earlier sections"] if removed else []
+        target, total = plan.target_words, sum(count_words(t) for t in texts)
+        budgets = [s.words for s in plan.sections]
+        if total < (1 - TOLERANCE) * target:
+            texts, added = self._continue_short(plan, texts, target - total, seq)
+            notes.append(f"continued sections by {added} words")
+        elif total > (1 + TOLERANCE) * target:
+            texts = trim_to_total(texts, budgets, int(target * (1 + TOLERANCE)))
+            notes.append(f"trimmed {total - sum(count_words(t) for t in texts)} words")
+        for section, text in zip(sections, texts):
+            if text != section.text:
+                self.files.replace_section(section.index, text, seq)
+        words = sum(count_words(t) for t in texts)
+        self._done(row, "; ".join(notes + [f"{words} words for a target of {target}"]))
+
+    def _continue_short(self, plan: Plan, texts: list[str], missing: int, seq: int) -> tuple[list[str], int]:
+        """Continue the sections furthest below their budgets, in one batch, to cover `missing` words."""
+        gaps = sorted(((plan.sections[k].words - count_words(t), k) for k, t in enumerate(texts)), reverse=True)
+        picked: list[tuple[int, int]] = []
+        for gap, k in gaps:
+            if missing <= 0:
+                break
+            share = max(min(missing, max(gap, 0) or missing // max(1, len(texts))), 20)
+            picked.append((k, share))
+            missing -= share
+        requests = []
+        for k, share in picked:
+            messages = self._messages(plan, k, seq) + [Message(role="assistant", content=texts[k])]
+            tokens = int(share * TOKENS_PER_WORD) + 16
+            requests.append(ChatRequest(messages=messages, continue_final=True, max_tokens=tokens,
+                                        min_tokens=int(tokens * 0.8), temperature=self.temperature,
+                                        repetition_penalty=self.repetition_penalty))
+        texts = list(texts)
+        added = 0
+        for (k, _), completion in zip(picked, self.call("continue", requests)):
+            longer = cut_loop(join_text(texts[k], completion.text)).strip()
+            added += max(0, count_words(longer) - count_words(texts[k]))
+            texts[k] = longer if count_words(longer) > count_words(texts[k]) else texts[k]
+        return texts, added
+
+
+__all__ = ["ControlUnit", "Instruction", "MAX_ATTEMPTS"]
