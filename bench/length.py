@@ -7,11 +7,17 @@ that states none gets the 1000-word default), scores S_l against the prompt's re
 (<500, 500-2k, 2k-4k, >4k words) and overall, with the published anchors. Writes the
 per-prompt numbers to bench/results/length.json.
 
-The full run writes ~170k words: many hours on a 2-core CPU, minutes on a GPU server
+Documents are composed `--concurrency` at a time, in threads sharing one engine whose calls
+are merged into batches (`BatchingEngine`), so a CPU or GPU engine runs full. Each prompt's
+row also records the largest context (prompt + output tokens) any of its calls used, against
+the engine's window. Results are written after every document; `--continue` skips prompts
+already in the results file, so an interrupted run picks up where it stopped.
+
+The full run asks for 133,550 words: hours on a 2-core CPU, minutes on a GPU server
 (`--engine openai --base-url ...`). Quick runs take a subset:
 
     .venv/bin/python bench/length.py --max-length 500 --limit 6
-    .venv/bin/python bench/length.py --ids 0,10,20,30
+    .venv/bin/python bench/length.py --ids 0,10,20,30 --mode parallel
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +53,9 @@ def main() -> None:
     parser.add_argument("--engine", default=None)
     parser.add_argument("--model", default=None)
     parser.add_argument("--base-url", default=None)
+    parser.add_argument("--mode", default=None, choices=["sequential", "parallel"])
+    parser.add_argument("--concurrency", type=int, default=1, help="documents composed at once")
+    parser.add_argument("--continue", dest="resume", action="store_true", help="skip prompts already in --out")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "length.json"))
     args = parser.parse_args()
     os.environ.setdefault("WRITER_DATA_DIR", tempfile.mkdtemp(prefix="writer-bench-"))
@@ -53,6 +64,9 @@ def main() -> None:
     from judges.length import length_score
     from writer.api import resolve_engine
     from writer.engines import close_engines
+    from writer.engines.batching import BatchingEngine
+    from writer.memory.program import DEFAULT_MODE
+    from writer.store import Store
 
     source = PROMPTS if PROMPTS.exists() else FALLBACK
     rows = [dict(json.loads(line), id=i) for i, line in enumerate(source.open())]
@@ -63,28 +77,66 @@ def main() -> None:
         rows = [r for r in rows if r["length"] <= args.max_length]
     rows = rows[: args.limit] if args.limit else rows
 
-    engine = resolve_engine(args.engine, args.model, args.base_url)
+    out = Path(args.out)
     results = []
-    for r in rows:
-        started = time.perf_counter()
-        doc = writer.compose(r["prompt"], engine=engine)
-        results.append({"id": r["id"], "required": r["length"], "words": doc.words, "bucket": bucket(r["length"]),
-                        "s_l": round(length_score(r["length"], doc.words), 2), "run_id": doc.run_id,
-                        "seconds": round(time.perf_counter() - started, 1)})
-        print(f"#{r['id']:>2} required {r['length']:>6}  wrote {doc.words:>6}  S_l {results[-1]['s_l']:6.1f}", flush=True)
-    close_engines()
+    if args.resume and out.exists():
+        results = json.loads(out.read_text())["prompts"]
+        rows = [r for r in rows if r["id"] not in {x["id"] for x in results}]
+    mode = args.mode or DEFAULT_MODE
+    engine = BatchingEngine(resolve_engine(args.engine, args.model, args.base_url))
+    store = Store()
+    lock = threading.Lock()
 
-    table = {}
-    for name, _, _ in BUCKETS + [("overall", 0, 0)]:
-        scores = [x["s_l"] for x in results if name == "overall" or x["bucket"] == name]
-        table[name] = {"n": len(scores), "s_l": round(sum(scores) / len(scores), 1) if scores else None}
+    def one(r: dict) -> dict:
+        started = time.perf_counter()
+        doc = writer.compose(r["prompt"], engine=engine, mode=mode, store=store)
+        calls = store.calls(doc.run_id)
+        return {"id": r["id"], "required": r["length"], "words": doc.words, "bucket": bucket(r["length"]),
+                "s_l": round(length_score(r["length"], doc.words), 2), "run_id": doc.run_id,
+                "sections": len(doc.sections), "output_tokens": doc.stats.output_tokens,
+                "max_context_tokens": max(c.prompt_tokens + c.completion_tokens for c in calls),
+                "seconds": round(time.perf_counter() - started, 1)}
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=max(1, args.concurrency)) as pool:
+        # longest first, so the long documents do not run alone at the end
+        futures = {pool.submit(one, r): r for r in sorted(rows, key=lambda r: -r["length"])}
+        for future in as_completed(futures):
+            try:
+                x = future.result()
+            except Exception as exc:  # one failed document is reported, not fatal to the run
+                print(f"#{futures[future]['id']:>2} failed: {type(exc).__name__}: {exc}", flush=True)
+                continue
+            with lock:
+                results.append(x)
+                write_results(out, engine, mode, results, None)
+            print(f"#{x['id']:>2} required {x['required']:>6}  wrote {x['words']:>6}  S_l {x['s_l']:6.1f}  "
+                  f"max context {x['max_context_tokens']}/{engine.context_window}  {x['seconds']:.0f} s", flush=True)
+    wall = time.perf_counter() - started
+    close_engines()
+    results.sort(key=lambda x: x["id"])
+
+    table = summarise(results)
     print("| bucket | prompts | S_l |\n|---|---|---|")
     for name, row in table.items():
         print(f"| {name} | {row['n']} | {'-' if row['s_l'] is None else row['s_l']} |")
     print(ANCHORS)
-    out = Path(args.out)
+    print(f"mode {mode}, {args.concurrency} documents at once, {wall:.0f} s wall for {len(rows)} prompts this run")
+    write_results(out, engine, mode, results, table)
+
+
+def summarise(results: list[dict]) -> dict:
+    table = {}
+    for name, _, _ in BUCKETS + [("overall", 0, 0)]:
+        scores = [x["s_l"] for x in results if name == "overall" or x["bucket"] == name]
+        table[name] = {"n": len(scores), "s_l": round(sum(scores) / len(scores), 1) if scores else None}
+    return table
+
+
+def write_results(out: Path, engine, mode: str, results: list[dict], table: dict | None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"model": engine.model_id, "engine": engine.name, "table": table, "prompts": results},
+    out.write_text(json.dumps({"model": engine.model_id, "engine": engine.name, "mode": mode,
+                               "table": table or summarise(results), "prompts": sorted(results, key=lambda x: x["id"])},
                               indent=2) + "\n")
 
 

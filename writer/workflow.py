@@ -153,7 +153,7 @@ class ComposeWorkflow:
     def run(self, run_id: str, output_path: str | None = None) -> float:
         """Run (or resume) `run_id` to the end. Returns the seconds spent in this call."""
         started = time.perf_counter()
-        conn = sqlite3.connect(self.checkpoint_path, check_same_thread=False)
+        conn = sqlite3.connect(self.checkpoint_path, check_same_thread=False, timeout=60)  # other runs may write
         try:
             graph = self.graph(SqliteSaver(conn))
             # parallel mode runs every section task at once; LangGraph's default pool would cap that
