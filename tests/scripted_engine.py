@@ -14,6 +14,7 @@ import random
 import re
 from collections.abc import Callable
 
+from writer.context import TOKENS_PER_WORD
 from writer.engines.base import ChatRequest, Completion, Engine
 
 VOCABULARY = ("garden river lantern harbor winter market teacher village library mountain orchard "
@@ -78,7 +79,7 @@ class ScriptedEngine(Engine):
             elif req.json_schema is not None:
                 text = self.plan_reply or json.dumps({"sections": []})
             else:
-                words = self.words_per_call or max(1, int(max(req.min_tokens, 20) / 1.4))
+                words = self.words_per_call or max(1, int(max(req.min_tokens, 20) / TOKENS_PER_WORD))
                 text = lead + prose(max(1, words - len(lead.split())), seed=len(self.requests))
             out.append(Completion(text=text, prompt_tokens=sum(self.count_tokens(m.content) for m in req.messages),
                                   completion_tokens=self.count_tokens(text), finish_reason="stop", seconds=0.01))

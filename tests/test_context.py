@@ -43,4 +43,4 @@ def test_history_cap_is_respected_even_with_room_to_spare():
 
 def test_budget_brackets_the_word_target():
     b = SectionBudget.for_words(1000)
-    assert b.min_tokens == 1400 and 1800 <= b.max_tokens <= 1900
+    assert b.min_tokens == 1300 and 1450 <= b.max_tokens <= 1550

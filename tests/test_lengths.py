@@ -63,3 +63,13 @@ def test_count_words_english_and_cjk():
     assert count_words("Hello 你好 world") == 4
     assert count_words("  -- * ") == 0
     assert count_words("well-known state-of-the-art") == 2
+
+
+def test_end_at_sentence_drops_a_trailing_fragment_only_when_enough_remains():
+    from writer.lengths import end_at_sentence
+
+    assert end_at_sentence("One two three. Four five six", 2) == "One two three."
+    assert end_at_sentence("One two three. Four five six", 5) == "One two three. Four five six"
+    assert end_at_sentence("One. Two.", 1) == "One. Two."
+    assert end_at_sentence('He said "hi." and then', 1) == 'He said "hi."'
+    assert end_at_sentence("no sentence end at all", 1) == "no sentence end at all"

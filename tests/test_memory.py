@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 import writer
 from scripted_engine import ScriptedEngine, prose, topic_words
+from writer.context import TOKENS_PER_WORD
 from writer.artifacts import Plan, PlannedSection, WrittenSection
 from writer.cli import app
 from writer.context import SectionBudget, SectionMemory, section_prompt
@@ -145,9 +146,9 @@ def test_failing_checks_rerun_the_section_with_feedback_and_keep_the_best():
         if req.json_schema is not None:
             return json.dumps(PLAN)
         if req.continue_final:
-            return " " + prose(int(req.min_tokens / 1.4) + 5, seed=500 + len(engine.requests))
+            return " " + prose(int(req.min_tokens / TOKENS_PER_WORD) + 5, seed=500 + len(engine.requests))
         attempts["n"] += 1
-        words = int(req.min_tokens / 1.4) + 5
+        words = int(req.min_tokens / TOKENS_PER_WORD) + 5
         if "rejected" in req.messages[0].content:  # the second attempt is told why the first failed
             return f"This part covers {topic_words(req.messages[0].content)}. " + prose(words, seed=attempts["n"])
         return prose(words, seed=attempts["n"])  # off topic
@@ -206,7 +207,7 @@ def test_a_crash_mid_program_resumes_at_the_failed_instruction():
             return json.dumps({"summary": "", "names": [], "facts": [], "open_threads": []})
         if req.json_schema is not None:
             return json.dumps(PLAN)
-        return prose(int(req.min_tokens / 1.4) + 5, seed=len(engine.requests))
+        return prose(int(req.min_tokens / TOKENS_PER_WORD) + 5, seed=len(engine.requests))
 
     engine = ScriptedEngine(reply=reply)
     with pytest.raises(Crash):

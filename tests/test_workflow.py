@@ -6,6 +6,7 @@ import pytest
 
 import writer
 from scripted_engine import ScriptedEngine, prose
+from writer.context import TOKENS_PER_WORD
 from writer.drafting import clean_draft
 from writer.lengths import trim_to_words
 from writer.errors import UnknownRunError, UsageError
@@ -63,7 +64,7 @@ def test_resume_does_not_rewrite_finished_sections():
         calls["n"] += 1
         if calls["n"] == 2:
             raise Crash("engine died")
-        return prose(int(req.min_tokens / 1.4) + 5, seed=calls["n"])
+        return prose(int(req.min_tokens / TOKENS_PER_WORD) + 5, seed=calls["n"])
 
     engine = ScriptedEngine(reply=reply)
     with pytest.raises(Crash):
@@ -124,8 +125,8 @@ def test_candidates_are_scored_stored_and_the_best_kept():
         if schema is not None:
             return json.dumps(PLAN)
         drafts["n"] += 1
-        words = int(req.min_tokens / 1.4)
-        return prose(words - 1, seed=drafts["n"]) + (" kettle" if drafts["n"] % 3 == 2 else " pot")
+        words = int(req.min_tokens / TOKENS_PER_WORD)
+        return prose(words - 1, seed=drafts["n"]) + (" A kettle." if drafts["n"] % 3 == 2 else " A pot.")
 
     result = writer.compose("Write a 1000-word essay about tea.", engine=ScriptedEngine(reply=reply), candidates=3)
     rows = Store().candidates(result.run_id)
@@ -133,7 +134,7 @@ def test_candidates_are_scored_stored_and_the_best_kept():
     for index in range(3):
         group = [r for r in rows if r.section_index == index]
         chosen = [r for r in group if r.chosen]
-        assert len(chosen) == 1 and chosen[0].text.endswith("kettle")
+        assert len(chosen) == 1 and chosen[0].text.endswith("kettle.")
         assert set(chosen[0].scores) == {"length", "rules", "checklist"}
         assert chosen[0].score == max(r.score for r in group)
         assert result.sections[index].text == chosen[0].text
@@ -152,7 +153,7 @@ def test_looping_drafts_are_cut_and_continued_not_padded():
         if req.json_schema is not None:
             return json.dumps(PLAN)
         if req.continue_final:
-            return " " + prose(int(req.min_tokens / 1.4) + 5, seed=next(n))
+            return " " + prose(int(req.min_tokens / TOKENS_PER_WORD) + 5, seed=next(n))
         return prose(40, seed=next(n)) + loop * 30
 
     result = writer.compose("Write a 1000-word essay about tea.", engine=ScriptedEngine(reply=reply))
@@ -177,7 +178,7 @@ def test_extender_lengthens_short_drafts_and_records_roles():
         if "Write a longer, more detailed version of this draft" in prompt:
             seen["guided"] += 1
             assert req.continue_final and req.messages[-1].role == "assistant"
-            return " " + prose(int(req.min_tokens / 1.4) + 10, seed=200 + seen["guided"])
+            return " " + prose(int(req.min_tokens / TOKENS_PER_WORD) + 10, seed=200 + seen["guided"])
         seen["write"] += 1
         return prose(100, seed=seen["write"])  # the Generator writes a third of the budget
 

@@ -1,4 +1,7 @@
-"""Writing one section: generate to the word budget, continue if short, trim if long.
+"""Drafting one section: the Generator (`generate`), then length control (`lengthen`).
+
+The control unit (`writer.memory.control`) runs these as a section's `write` and `extend`
+instructions, and `pick_best` when a section has several candidate drafts.
 
 The model is not trusted with length. The request's min/max tokens bracket the budget;
 a draft that still comes out short goes to the Self-Lengthen Extender (`writer.lengthen`),
@@ -10,11 +13,11 @@ there, so loops never pad a section to its budget.
 
 from __future__ import annotations
 
-from writer.artifacts import Plan, WrittenSection
+from writer.artifacts import Plan
 from writer.calls import CallRecorder
-from writer.context import SECTION_TEMPLATE, TOKENS_PER_WORD, SectionBudget, section_prompt
+from writer.context import SECTION_TEMPLATE, TOKENS_PER_WORD, SectionBudget
 from writer.engines.base import ChatRequest, Message
-from writer.lengths import count_words, join_text, trim_to_words
+from writer.lengths import count_words, end_at_sentence, join_text, trim_to_words
 from writer.lengthen import extend
 from writer.repetition import cut_loop
 
@@ -80,7 +83,9 @@ def lengthen(call: CallRecorder, messages: list[Message], texts: list[str], word
             break
         for i, addition in zip(short, additions):
             texts[i] = cut_loop(join_text(texts[i], addition.text))
-    return [(trim_to_words(t, words) if count_words(t) > words * LONG else t).strip() for t in texts]
+    # a continuation stopped by max_tokens ends mid-sentence: end at the last full sentence if the budget allows
+    return [end_at_sentence(trim_to_words(t, words) if count_words(t) > words * LONG else t, int(words * SHORT))
+            for t in texts]
 
 
 def draft(call: CallRecorder, messages: list[Message], words: int, index: int, n: int = 1,
@@ -108,26 +113,3 @@ def pick_best(call: CallRecorder, plan: Plan, index: int, texts: list[str]) -> t
     best = max(range(len(texts)), key=lambda k: means[k])
     return best, [{"text": t, "words": count_words(t), "scores": s, "score": round(m, 2), "chosen": k == best}
                   for k, (t, s, m) in enumerate(zip(texts, scored, means))]
-
-
-def write_section(call: CallRecorder, plan: Plan, index: int, written: list[WrittenSection],
-                  temperature: float = 0.7, repetition_penalty: float = 1.05,
-                  history_tokens: int = 1024, candidates: int = 1) -> WrittenSection:
-    """Write section `index` of `plan`, given the sections already written.
-
-    With `candidates` > 1, that many drafts are written in one batch, scored by the judges,
-    and the best kept; every candidate and its scores go to the store (for DPO pairs later).
-    """
-    section = plan.sections[index]
-    budget = SectionBudget.for_words(section.words)
-    prompt = section_prompt(plan, index, written, call.engine, budget, history_tokens)
-    messages = [Message(role="user", content=prompt)]
-    texts = draft(call, messages, section.words, index, candidates, temperature, repetition_penalty,
-                  instruction=plan.instruction)
-    text = texts[0]
-    if candidates > 1:
-        best, records = pick_best(call, plan, index, texts)
-        text = texts[best]
-        if call.store is not None and call.run_id is not None:
-            call.store.save_candidates(call.run_id, index, records)
-    return WrittenSection(index=index, title=section.title, text=text, words=count_words(text))

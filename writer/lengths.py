@@ -117,6 +117,20 @@ def trim_to_words(text: str, limit: int) -> str:
     return "\n\n".join(kept)
 
 
+_LAST_END = re.compile(r"[.!?。！？\"”](?=[^.!?。！？\"”]*$)")
+
+
+def end_at_sentence(text: str, min_words: int) -> str:
+    """`text` cut back to its last sentence end, if it stops mid-sentence and at least `min_words` remain."""
+    text = text.rstrip()
+    if not text or text[-1] in ".!?。！？\"”":
+        return text
+    m = _LAST_END.search(text)
+    if m is None or count_words(text[:m.end()]) < min_words:
+        return text
+    return text[:m.end()]
+
+
 def join_text(text: str, addition: str) -> str:
     """`text` followed by a continuation, with a space between them unless the continuation brings its own."""
     return text + addition if addition[:1].isspace() or not text else text + " " + addition

@@ -22,7 +22,7 @@ from writer.calls import CallRecorder
 from writer.context import TOKENS_PER_WORD, SectionBudget, SectionMemory, section_prompt
 from writer.drafting import generate, lengthen, pick_best
 from writer.engines.base import ChatRequest, Message
-from writer.lengths import count_words, join_text
+from writer.lengths import count_words, end_at_sentence, join_text
 from writer.memory.checks import check_section
 from writer.memory.files import MemoryFiles
 from writer.memory.passes import drop_repeated_sentences, stitch, trim_to_total
@@ -246,7 +246,7 @@ class ControlUnit:
         texts = list(texts)
         added = 0
         for (k, _), completion in zip(picked, self.call("continue", requests)):
-            longer = cut_loop(join_text(texts[k], completion.text)).strip()
+            longer = end_at_sentence(cut_loop(join_text(texts[k], completion.text)), count_words(texts[k]))
             added += max(0, count_words(longer) - count_words(texts[k]))
             texts[k] = longer if count_words(longer) > count_words(texts[k]) else texts[k]
         return texts, added

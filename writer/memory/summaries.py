@@ -20,15 +20,18 @@ from writer.repetition import loop_start
 
 SUMMARISE_TEMPLATE = "memory/summarise.j2"
 SECTION_WORDS_SHOWN = 700  # the summariser sees at most this much of a section
+MAX_TOKENS = 280
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
 
+# Tight bounds: the longest reply the schema allows (~230 tokens) fits MAX_TOKENS, so a reply is never cut
+# off mid-JSON, and a looping summary costs little.
 SCHEMA = {
     "type": "object",
     "properties": {
-        "summary": {"type": "string", "maxLength": 500},
-        "names": {"type": "array", "items": {"type": "string", "maxLength": 40}, "maxItems": 8},
-        "facts": {"type": "array", "items": {"type": "string", "maxLength": 160}, "maxItems": 5},
-        "open_threads": {"type": "array", "items": {"type": "string", "maxLength": 120}, "maxItems": 3},
+        "summary": {"type": "string", "maxLength": 300},
+        "names": {"type": "array", "items": {"type": "string", "maxLength": 24}, "maxItems": 5},
+        "facts": {"type": "array", "items": {"type": "string", "maxLength": 90}, "maxItems": 3},
+        "open_threads": {"type": "array", "items": {"type": "string", "maxLength": 70}, "maxItems": 2},
     },
     "required": ["summary", "names", "facts", "open_threads"],
     "additionalProperties": False,
@@ -73,7 +76,7 @@ def summarise(call: CallRecorder, title: str, text: str, index: int) -> tuple[st
     """Summary, grounded facts, and whether the model's summary was used (False: extractive fallback)."""
     shown = trim_to_words(text, SECTION_WORDS_SHOWN)
     request = ChatRequest(messages=[Message(role="user", content=render(SUMMARISE_TEMPLATE, title=title, text=shown))],
-                          max_tokens=320, temperature=0.2, json_schema=SCHEMA)
+                          max_tokens=MAX_TOKENS, temperature=0.2, json_schema=SCHEMA)
     raw = call("summarise", [request], template=SUMMARISE_TEMPLATE, section_index=index)[0].text
     summary, found = parse_memory(raw, text)
     if summary is None:
