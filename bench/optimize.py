@@ -38,7 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", type=int, default=3, help="training prompts")
     parser.add_argument("--val", type=int, default=3, help="held-out validation prompts")
-    parser.add_argument("--max-length", type=int, default=1000, help="only prompts requiring at most this many words")
+    parser.add_argument("--max-length", type=int, default=500, help="only prompts requiring at most this many words")
     parser.add_argument("--metric", default="plan", choices=["plan", "compose"])
     parser.add_argument("--optimizer", default="bootstrap", choices=["bootstrap", "mipro"])
     parser.add_argument("--max-demos", type=int, default=2)

@@ -9,7 +9,15 @@ a compiled program may replace them (MIPROv2) and adds demos (bootstrap), which 
 
 `DSPyPlanner` implements the `Planner` contract around a module: one call, one colder retry
 when the reply cannot be used, then the same deterministic `repair_plan` as AgentWrite, so
-the workflow can use it in place of `AgentWritePlanner`.
+the workflow can use it in place of `AgentWritePlanner`. It runs the module inside
+`dspy.context` (thread-local), never `dspy.configure`, so a LangGraph node in any thread can
+call it.
+
+The section count is bounded by `max_tokens` (as many sections as AgentWrite allows, ~140
+tokens each), not by the schema: DSPy builds the response schema from a field's type and
+drops list-length constraints given on the field. A reply cut at `max_tokens` loses only
+its unfinished last section (the JSON adapter repairs the rest); `repair_plan` merges any
+excess.
 """
 
 from __future__ import annotations
@@ -87,7 +95,7 @@ class DSPyPlanner(Planner):
         call: the run's recorder; the planning call is stored under stage "plan".
         module: the module to run (default: an uncompiled `PlanModule`); `--program` loads a compiled one.
         temperature: sampling temperature of the first attempt (the retry is at 0).
-        program: where the module came from (stored in the plan's repairs note, for traceability).
+        program: the program file the module was loaded from (None for the uncompiled module).
     """
 
     def __init__(self, call: CallRecorder, module: PlanModule | None = None, temperature: float = 0.5,
