@@ -7,8 +7,8 @@ that states none gets the 1000-word default), scores S_l against the prompt's re
 (<500, 500-2k, 2k-4k, >4k words) and overall, with the published anchors. Writes the
 per-prompt numbers to bench/results/length.json.
 
-Documents are composed `--concurrency` at a time, in threads sharing one engine whose calls
-are merged into batches (`BatchingEngine`), so a CPU or GPU engine runs full. Each prompt's
+Documents are composed `--concurrency` at a time, in threads sharing one engine that batches
+their calls (continuously, for the vLLM engine), so a CPU or GPU engine runs full. Each prompt's
 row also records the largest context (prompt + output tokens) any of its calls used, against
 the engine's window. Results are written after every document; `--continue` skips prompts
 already in the results file, so an interrupted run picks up where it stopped.
@@ -64,7 +64,7 @@ def main() -> None:
     from judges.length import length_score
     from writer.api import resolve_engine
     from writer.engines import close_engines
-    from writer.engines.batching import BatchingEngine
+    from writer.engines.batching import shareable
     from writer.memory.program import DEFAULT_MODE
     from writer.store import Store
 
@@ -83,7 +83,7 @@ def main() -> None:
         results = json.loads(out.read_text())["prompts"]
         rows = [r for r in rows if r["id"] not in {x["id"] for x in results}]
     mode = args.mode or DEFAULT_MODE
-    engine = BatchingEngine(resolve_engine(args.engine, args.model, args.base_url))
+    engine = shareable(resolve_engine(args.engine, args.model, args.base_url))
     store = Store()
     lock = threading.Lock()
 

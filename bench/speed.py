@@ -38,10 +38,10 @@ def main() -> None:
     from judges.length import length_score
     from writer.api import resolve_engine
     from writer.engines import close_engines
-    from writer.engines.batching import BatchingEngine
+    from writer.engines.batching import shareable
     from writer.store import Store
 
-    engine = BatchingEngine(resolve_engine(args.engine, args.model, args.base_url))
+    engine = shareable(resolve_engine(args.engine, args.model, args.base_url))
     store = Store()
     plan = writer.plan(INSTRUCTION, words=args.words, engine=engine, store=store)  # warm-up, and one shared plan
     rows = {}

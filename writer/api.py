@@ -10,7 +10,7 @@ from writer.artifacts import ComposeResult, Plan, Stats
 from writer.calls import CallRecorder
 from writer.config import engine_settings
 from writer.engines import Engine, get_engine
-from writer.engines.batching import BatchingEngine
+from writer.engines.batching import shareable
 from writer.errors import UsageError
 from writer.lengths import MAX_WORDS, TargetLength, count_words, resolve_target
 from writer.memory.program import DEFAULT_MODE, MODES
@@ -118,8 +118,8 @@ def compose(instruction: str | None = None, *, words: int | None = None, engine:
                                            "candidates": candidates or 1, "mode": mode,
                                            "program": str(Path(program).expanduser().resolve()) if program else None})
     notify = on_event or (lambda kind, data: None)
-    if mode == "parallel" and not isinstance(eng, BatchingEngine):
-        eng = BatchingEngine(eng)  # the sections' concurrent calls become shared engine batches
+    if mode == "parallel":
+        eng = shareable(eng)  # the sections' concurrent calls share the engine's batches
     recorder = CallRecorder(eng, store, run_id, on_call=lambda stage, comps: notify("call", {"stage": stage,
                                                                                           "completions": comps}))
     if planner_program is None:

@@ -58,6 +58,10 @@ class Engine(abc.ABC):
     name: str = "engine"
     model_id: str = ""
     context_window: int = 8192
+    # True when `generate` may be called from several threads at once and batches their requests
+    # itself (vLLM's continuous batching, an OpenAI-compatible server); otherwise callers that run
+    # concurrently wrap the engine in `BatchingEngine`.
+    concurrent: bool = False
 
     @abc.abstractmethod
     def generate(self, requests: list[ChatRequest]) -> list[Completion]:

@@ -1,13 +1,14 @@
-"""Gather requests from many threads into one engine batch.
+"""Gather requests from many threads into one engine batch, for engines that cannot take concurrent calls.
 
-`vllm.LLM.generate` schedules a whole list of prompts together, but it is a blocking call
-and not thread-safe. When several workers draft at once (the sections of a document in
-parallel mode, or the documents of a dataset job), each calls `generate` on its own; this
-wrapper merges whatever calls are waiting into one `generate` on the engine underneath, so
-the engine sees one large batch instead of a queue of small ones.
+The built-in engines batch concurrent callers themselves (`Engine.concurrent`: the vLLM
+engine steps one continuous batch, a server batches its requests). An engine without that,
+such as a plugin wrapping a blocking library, would see concurrent workers (the sections of
+a document in parallel mode, the documents of a batch job) as a queue of small calls; this
+wrapper merges whatever calls are waiting into one `generate` on the engine underneath.
 
 It is a leader/follower queue, with no thread of its own: the first caller to find the
-engine idle waits `window_s` for others to join, then runs everything queued; callers that
+engine idle waits for others to join (window by window, while more keep arriving), then runs
+everything queued; callers that
 arrive while a batch runs wait and go out together in the next one.
 """
 
@@ -17,6 +18,8 @@ import threading
 import time
 
 from writer.engines.base import ChatRequest, Completion, Engine
+
+MAX_WINDOWS = 20
 
 
 class _Job:
@@ -28,6 +31,8 @@ class _Job:
 
 class BatchingEngine(Engine):
     """Thread-safe `Engine` that merges concurrent `generate` calls into one call on `inner`."""
+
+    concurrent = True
 
     def __init__(self, inner: Engine, window_s: float = 0.05, max_requests: int = 256):
         self.inner = inner
@@ -63,7 +68,15 @@ class BatchingEngine(Engine):
     def _lead(self) -> None:
         """Run one batch as leader: wait the window for company, take the queue, run it, hand out results."""
         try:
-            time.sleep(self.window_s)
+            # wait for company: while callers keep arriving, wait another window (at most MAX_WINDOWS)
+            seen = -1
+            for _ in range(MAX_WINDOWS):
+                with self._cond:
+                    queued = sum(len(job.requests) for job in self._queue)
+                if queued == seen or queued >= self.max_requests:
+                    break
+                seen = queued
+                time.sleep(self.window_s)
             with self._cond:
                 batch, total = [], 0
                 while self._queue and (not batch or total + len(self._queue[0].requests) <= self.max_requests):
@@ -90,3 +103,8 @@ class BatchingEngine(Engine):
 
     def close(self) -> None:
         self.inner.close()
+
+
+def shareable(engine: Engine) -> Engine:
+    """`engine` itself when concurrent callers may share it, else wrapped in a `BatchingEngine`."""
+    return engine if engine.concurrent else BatchingEngine(engine)

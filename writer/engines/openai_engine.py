@@ -20,6 +20,7 @@ from writer.errors import EngineConfigError, EngineError
 
 class OpenAIEngine(Engine):
     name = "openai"
+    concurrent = True  # the server batches concurrent requests itself
 
     def __init__(
         self,

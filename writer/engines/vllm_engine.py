@@ -1,9 +1,15 @@
 """In-process vLLM engine (`vllm.LLM`): the default.
 
 With no model given it loads the embedded SmolLM2-135M-Instruct (see `embedded.py`).
-Each batch is rendered with the model's chat template (so prefilled assistant messages
-can be continued) and handed to vLLM as token ids in one `generate` call, which vLLM
-schedules together. On CPU builds it runs in eager mode (compiling costs ~90 s of start
+Each request is rendered with the model's chat template (so prefilled assistant messages
+can be continued) and handed to vLLM as token ids.
+
+Calls may come from many threads at once (the sections of a document in parallel mode, the
+documents of a batch job). One thread of this engine, the stepper, owns vLLM's engine loop:
+it adds whatever requests callers have submitted and steps the engine, so a request joins
+the running batch at the next step and leaves it when done (continuous batching). A blocking
+`LLM.generate` per call would instead make every caller wait for the slowest sequence of the
+batch it happened to join. On CPU builds it runs in eager mode (compiling costs ~90 s of start
 for little speed on a small model) with its OpenMP threads on every CPU (unless
 VLLM_CPU_OMP_THREADS_BIND says otherwise).
 
@@ -13,8 +19,11 @@ worker processes.
 
 from __future__ import annotations
 
+import itertools
 import os
+import threading
 import time
+from concurrent.futures import Future
 from pathlib import Path
 
 from writer.engines.base import ChatRequest, Completion, Engine
@@ -30,8 +39,71 @@ def cpu_bind_list() -> str:
     return ",".join(str(c) for c in sorted(os.sched_getaffinity(0)))
 
 
+class _Stepper:
+    """The thread that owns vLLM's engine loop: adds submitted requests, steps, resolves finished ones."""
+
+    def __init__(self, llm_engine):
+        self.engine = llm_engine
+        self.ids = itertools.count()
+        self.cond = threading.Condition()
+        self.submitted: list[tuple[str, dict, object, Future]] = []
+        self.running: dict[str, Future] = {}
+        self.closed = False
+        self.thread = threading.Thread(target=self._loop, name="vllm-stepper", daemon=True)
+        self.thread.start()
+
+    def submit(self, prompt: dict, params) -> Future:
+        future: Future = Future()
+        with self.cond:
+            if self.closed:
+                raise RuntimeError("the vLLM engine is closed")
+            self.submitted.append((f"w{next(self.ids)}", prompt, params, future))
+            self.cond.notify()
+        return future
+
+    def _loop(self) -> None:
+        from vllm.sampling_params import RequestOutputKind
+
+        while True:
+            with self.cond:
+                while not self.submitted and not self.running and not self.closed:
+                    self.cond.wait()
+                if self.closed:
+                    break
+                new, self.submitted = self.submitted, []
+            for request_id, prompt, params, future in new:
+                params.output_kind = RequestOutputKind.FINAL_ONLY
+                try:
+                    self.engine.add_request(request_id, prompt, params)
+                    self.running[request_id] = future
+                except Exception as exc:  # a bad request fails its caller only
+                    future.set_exception(exc)
+            if not self.running:
+                continue
+            try:
+                outputs = self.engine.step()
+            except BaseException as exc:  # the engine died: every waiting caller hears it
+                for future in self.running.values():
+                    future.set_exception(exc)
+                self.running.clear()
+                continue
+            for out in outputs:
+                if out.finished and out.request_id in self.running:
+                    self.running.pop(out.request_id).set_result(out)
+        error = RuntimeError("the vLLM engine was closed")
+        for future in list(self.running.values()) + [f for *_, f in self.submitted]:
+            future.set_exception(error)
+
+    def close(self) -> None:
+        with self.cond:
+            self.closed = True
+            self.cond.notify()
+        self.thread.join(timeout=30)
+
+
 class VLLMEngine(Engine):
     name = "vllm"
+    concurrent = True
 
     def __init__(
         self,
@@ -75,6 +147,7 @@ class VLLMEngine(Engine):
         self.model_id = model
         self.tokenizer = self.llm.get_tokenizer()
         self.context_window = int(self.llm.llm_engine.model_config.max_model_len)
+        self.stepper = _Stepper(self.llm.llm_engine)
 
     def render(self, req: ChatRequest) -> list[int]:
         """Token ids of the request's conversation under the model's chat template."""
@@ -113,7 +186,8 @@ class VLLMEngine(Engine):
                 req = req.model_copy(update={"max_tokens": max(1, self.context_window - len(ids))})
             prompts.append(({"prompt_token_ids": list(ids)}, self._params(req)))
         started = time.perf_counter()
-        outputs = self.llm.generate([p for p, _ in prompts], [s for _, s in prompts], use_tqdm=False)
+        futures = [self.stepper.submit(p, s) for p, s in prompts]
+        outputs = [f.result() for f in futures]
         seconds = time.perf_counter() - started
         results = []
         for out in outputs:
@@ -134,6 +208,8 @@ class VLLMEngine(Engine):
         llm = getattr(self, "llm", None)
         if llm is None:
             return
+        if getattr(self, "stepper", None) is not None:
+            self.stepper.close()
         shutdown = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
         if shutdown is not None and hasattr(shutdown, "shutdown"):
             shutdown.shutdown()
