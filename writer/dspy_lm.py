@@ -205,20 +205,17 @@ def dspy_lm(call: CallRecorder, stage: str, *, template: str | None = None, temp
     if _served_vllm(engine):
         key = getattr(getattr(engine, "client", None), "api_key", None) or "EMPTY"
         return HostedVLLM(f"hosted_vllm/{engine.model_id}", api_base=engine.base_url, api_key=key,
-                       temperature=temperature, max_tokens=max_tokens, cache=cache, num_retries=2,
-                       callbacks=[StoreCallback(call, stage, template)])
+                          temperature=temperature, max_tokens=max_tokens, cache=cache, num_retries=2,
+                          callbacks=[StoreCallback(call, stage, template)])
     return dspy.LM(f"writer/{engine.model_id or engine.name}", engine=WriterDSPyEngine(call, stage, template),
                    temperature=temperature, max_tokens=max_tokens, cache=cache, num_retries=0)
 
 
-_configured = threading.Event()
-
-
 def configure_dspy(lm: dspy.LM | None = None) -> None:
-    """Configure dspy once per process, from the main thread: the JSON adapter and (optionally) a default LM.
+    """Configure dspy from the main thread: the JSON adapter and (optionally) a default LM.
 
-    Later calls from the main thread may change the default LM; calls from other threads
-    only check that configuration happened (they must use `dspy.context`).
+    dspy refuses `configure` from any thread but the one that configured it first, so off
+    the main thread this does nothing: workers must use `dspy.context` (`run_module`).
     """
     if threading.current_thread() is not threading.main_thread():
         return
@@ -226,7 +223,6 @@ def configure_dspy(lm: dspy.LM | None = None) -> None:
     if lm is not None:
         settings["lm"] = lm
     dspy.configure(**settings)
-    _configured.set()
 
 
 @contextmanager
