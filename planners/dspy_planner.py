@@ -13,11 +13,10 @@ the workflow can use it in place of `AgentWritePlanner`. It runs the module insi
 `dspy.context` (thread-local), never `dspy.configure`, so a LangGraph node in any thread can
 call it.
 
-The section count is bounded by `max_tokens` (as many sections as AgentWrite allows, ~140
-tokens each), not by the schema: DSPy builds the response schema from a field's type and
-drops list-length constraints given on the field. A reply cut at `max_tokens` loses only
-its unfinished last section (the JSON adapter repairs the rest); `repair_plan` merges any
-excess.
+The section count is bounded in the schema as AgentWrite bounds it (at most min(what the
+target allows, 2n+2) sections): DSPy builds the response schema from a field's type only,
+so the bound goes per call through `WriterJSONAdapter`'s `list_bounds`. Without it the
+135M model kept adding sections until `max_tokens` cut the JSON.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ from writer.calls import CallRecorder
 from writer.dspy_lm import dspy_lm, last_output, run_module
 from writer.lengths import TargetLength
 
-__all__ = ["PlanSection", "PlanSignature", "PlanModule", "DSPyPlanner", "TEMPLATE", "plan_max_tokens"]
+__all__ = ["PlanSection", "PlanSignature", "PlanModule", "DSPyPlanner", "TEMPLATE", "plan_max_tokens", "max_sections"]
 
 TEMPLATE = "dspy/planner.j2"
 
@@ -60,11 +59,15 @@ class PlanSignature(dspy.Signature):
 PlanSignature = PlanSignature.with_instructions(render(TEMPLATE))
 
 
-def plan_max_tokens(target_words: int) -> int:
-    """Output budget of a plan: ~140 tokens a section, for at most 2n+2 sections (as AgentWrite)."""
-    n = suggested_sections(target_words)
+def max_sections(target_words: int) -> int:
+    """Most sections a plan may have, as in AgentWrite's schema: min(what the target allows, 2n+2)."""
     _, high = section_count_bounds(target_words)
-    return min(4096, 60 + 140 * min(high, 2 * n + 2))
+    return min(high, 2 * suggested_sections(target_words) + 2)
+
+
+def plan_max_tokens(target_words: int) -> int:
+    """Output budget of a plan: ~140 tokens a section (as AgentWrite)."""
+    return min(4096, 60 + 140 * max_sections(target_words))
 
 
 class PlanModule(dspy.Module):
@@ -77,7 +80,8 @@ class PlanModule(dspy.Module):
     def forward(self, instruction: str, target_words: int) -> dspy.Prediction:
         return self.predict(instruction=instruction, target_words=int(target_words),
                             n_sections=suggested_sections(int(target_words)),
-                            config={"max_tokens": plan_max_tokens(int(target_words))})
+                            config={"max_tokens": plan_max_tokens(int(target_words)),
+                                    "list_bounds": {"sections": (1, max_sections(int(target_words)))}})
 
 
 def sections_of(prediction) -> list[dict]:

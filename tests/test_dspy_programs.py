@@ -320,3 +320,14 @@ def test_load_program_rejects_tampered_state(tmp_path):
     path.write_text(json.dumps({"writer_program": 1, "kind": "planner", "state": {"nope": {}}}))
     with pytest.raises(UsageError, match="does not fit its module"):
         load_program(path, "planner")
+
+
+def test_planner_schema_bounds_the_section_count_per_target():
+    from planners.dspy_planner import DSPyPlanner
+
+    for words, most in ((200, 1), (1000, 6), (3000, 20)):
+        engine = ScriptedEngine(plan_reply=GOOD_PLAN)
+        DSPyPlanner(CallRecorder(engine)).plan("Write about cactus.", TargetLength(words, "option"))
+        sections = engine.requests[0].json_schema["properties"]["sections"]
+        assert (sections["minItems"], sections["maxItems"]) == (1, most)
+        assert "list_bounds" not in engine.requests[0].model_dump_json()  # never reaches the engine

@@ -13,10 +13,10 @@ Two routes, chosen by `dspy_lm`:
   `dspy.LM("hosted_vllm/<model>", api_base=...)`, DSPy's own route, with a callback that
   stores each call in the same `calls` table.
 
-Adapter: `dspy.JSONAdapter`, which sends the signature's output schema as `response_format`.
-A JSONAdapter never falls back to another adapter (ChatAdapter's fallback is the one that
-re-sends a failed call as JSON), so one module call is one engine call; `ADAPTER` is built
-once here and used everywhere.
+Adapter: `WriterJSONAdapter`, a `dspy.JSONAdapter` (which sends the signature's output schema
+as `response_format`) that can also bound a list's length per call. A JSONAdapter never falls
+back to another adapter (ChatAdapter's fallback is the one that re-sends a failed call as
+JSON), so one module call is one engine call; `ADAPTER` is built once here and used everywhere.
 
 Import-time settings: `LITELLM_LOCAL_MODEL_COST_MAP=True` (LiteLLM would otherwise fetch
 its cost map from the network) and `DSPY_CACHEDIR` under writer's cache dir, both set before
@@ -41,17 +41,49 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("DSPY_CACHEDIR", str(cache_dir() / "dspy"))
 
 import dspy  # noqa: E402  (after the environment above)
+import pydantic  # noqa: E402
 from dspy.lm15 import Message as LMMessage  # noqa: E402
 from dspy.lm15 import Response, TextPart, Usage  # noqa: E402
 
 from writer.calls import CallRecorder  # noqa: E402
 from writer.engines.base import ChatRequest, Completion, Message  # noqa: E402
 
-__all__ = ["WriterDSPyEngine", "StoreCallback", "dspy_lm", "configure_dspy", "run_module", "ADAPTER",
+__all__ = ["WriterDSPyEngine", "WriterJSONAdapter", "StoreCallback", "dspy_lm", "configure_dspy", "run_module", "ADAPTER",
            "DEFAULT_MAX_TOKENS"]
 
 DEFAULT_MAX_TOKENS = 512
-ADAPTER = dspy.JSONAdapter()
+
+
+class WriterJSONAdapter(dspy.JSONAdapter):
+    """`dspy.JSONAdapter` that can bound a list output's length in the schema, per call.
+
+    DSPy builds the response schema from the output fields' types and drops constraints
+    given on a field, so a module cannot say "at most k sections" where k depends on the
+    input. A module passes `config={"list_bounds": {"sections": (1, k)}}`; this adapter
+    takes that key out of the LM options (it never reaches the engine) and writes
+    minItems/maxItems into the schema, as the AgentWrite planner does with its own schema.
+    Everything else, parsing included, is JSONAdapter's, which never falls back to another
+    adapter.
+    """
+
+    def _prepare_response_format(self, lm, lm_kwargs, signature):
+        bounds = lm_kwargs.pop("list_bounds", None)
+        super()._prepare_response_format(lm, lm_kwargs, signature)
+        model = lm_kwargs.get("response_format")
+        if not bounds or not (isinstance(model, type) and issubclass(model, pydantic.BaseModel)):
+            return
+        from dspy.clients.legacy_requests import _strict_json_schema
+
+        schema = _strict_json_schema(model.model_json_schema())
+        for name, (low, high) in bounds.items():
+            prop = schema.get("properties", {}).get(name)
+            if prop is not None and prop.get("type") == "array":
+                prop["minItems"], prop["maxItems"] = int(low), int(high)
+        lm_kwargs["response_format"] = {"type": "json_schema",
+                                        "json_schema": {"name": model.__name__, "schema": schema, "strict": True}}
+
+
+ADAPTER = WriterJSONAdapter()
 _FINISH = {"stop": "stop", "length": "length", "abort": "error"}
 _LOCKS: dict[int, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
