@@ -162,7 +162,9 @@ class VLLMEngine(Engine):
         from vllm import SamplingParams
         from vllm.sampling_params import StructuredOutputsParams
 
-        structured = StructuredOutputsParams(json=req.json_schema) if req.json_schema is not None else None
+        # compact JSON: no whitespace between fields, so a small model cannot loop on newlines until max_tokens
+        structured = (StructuredOutputsParams(json=req.json_schema, disable_any_whitespace=True)
+                      if req.json_schema is not None else None)
         return SamplingParams(
             max_tokens=req.max_tokens,
             min_tokens=min(req.min_tokens, req.max_tokens),
