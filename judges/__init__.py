@@ -9,7 +9,9 @@ Built-in judges (a name -> class registry; more come from `writer.judges` entry 
 - rules: repetition, diversity, compression, plan coverage (`judges/rules.py`), no model;
 - quality: LongBench-Write's six dimensions, S_q (`judges/quality.py`);
 - checklist: HelloEval checklists, calibrated weights (`judges/checklist.py`);
-- clear: ExpertLongBench CLEAR against a reference and rubric (`judges/clear.py`).
+- clear: ExpertLongBench CLEAR against a reference and rubric (`judges/clear.py`);
+- dspy-quality, dspy-checklist: quality and checklist as DSPy modules (`judges/dspy_judges.py`), which
+  `writer optimize judge` compiles; `program=` runs a compiled one in place of the built-in.
 The model judges may use another engine than the writer (a large model on a GPU server can
 judge what a small one wrote). A reply that fails validation is retried twice, then
 reported as a `JudgeError` in the judgment, never turned into a score.
@@ -38,6 +40,8 @@ _BUILTIN = {
     "quality": "judges.quality:QualityJudge",
     "checklist": "judges.checklist:ChecklistJudge",
     "clear": "judges.clear:ClearJudge",
+    "dspy-quality": "judges.dspy_judges:DSPyQualityJudge",
+    "dspy-checklist": "judges.dspy_judges:DSPyChecklistJudge",
 }
 
 
@@ -100,7 +104,8 @@ def _engine(engine: Engine | str | None, model: str | None, base_url: str | None
 
 def judge_batch(samples: Sequence[JudgeInput], *, judges: Sequence[str] | None = None,
                 engine: Engine | str | None = None, model: str | None = None, base_url: str | None = None,
-                store: Store | None = None, run_ids: Sequence[str | None] | None = None) -> list[Judgment]:
+                store: Store | None = None, run_ids: Sequence[str | None] | None = None,
+                program: str | None = None) -> list[Judgment]:
     """Judge several texts; each model judge sends all of them to the engine as one batch.
 
     Args:
@@ -110,6 +115,8 @@ def judge_batch(samples: Sequence[JudgeInput], *, judges: Sequence[str] | None =
             WRITER_ENGINE / config), built only when a model judge runs.
         store: where calls and verdicts are stored (default: the user's store).
         run_ids: the run each sample belongs to (stored with its verdicts).
+        program: a judge program compiled by `writer optimize judge`; it runs in place of the built-in judge
+            of its kind (as `dspy-quality` or `dspy-checklist`).
     Returns:
         one `Judgment` per sample.
     """
@@ -118,7 +125,13 @@ def judge_batch(samples: Sequence[JudgeInput], *, judges: Sequence[str] | None =
     names = list(dict.fromkeys(judges)) if judges else default_judges(samples[0])
     if not names:
         raise UsageError("no judges to run")
-    instances = [get_judge(n) for n in names]
+    compiled = None
+    if program is not None:
+        from judges.dspy_judges import judge_from_program, with_program
+
+        compiled = judge_from_program(program)
+        names = with_program(names, compiled)
+    instances = [compiled if compiled is not None and n == compiled.name else get_judge(n) for n in names]
     for j in instances:
         for s in samples:
             j.check(s)
@@ -153,7 +166,8 @@ def judge_batch(samples: Sequence[JudgeInput], *, judges: Sequence[str] | None =
 def judge(text: str, *, instruction: str | None = None, words: int | None = None, reference: str | None = None,
           rubric: Sequence[str] | None = None, plan_titles: Sequence[str] | None = None, category: str | None = None,
           judges: Sequence[str] | None = None, engine: Engine | str | None = None, model: str | None = None,
-          base_url: str | None = None, store: Store | None = None, run_id: str | None = None) -> Judgment:
+          base_url: str | None = None, store: Store | None = None, run_id: str | None = None,
+          program: str | None = None) -> Judgment:
     """Judge one text.
 
     Args:
@@ -166,6 +180,7 @@ def judge(text: str, *, instruction: str | None = None, words: int | None = None
         judges: names from `judge_names()`; default `default_judges` (whatever the inputs allow).
         engine, model, base_url: the judge engine, when a model judge runs.
         store, run_id: where calls and verdicts go, and the run they belong to.
+        program: a compiled judge program (see `judge_batch`).
     Returns:
         a `Judgment`: typed results by judge name, and errors of judges whose replies never validated.
     """
@@ -177,4 +192,4 @@ def judge(text: str, *, instruction: str | None = None, words: int | None = None
                         rubric=list(rubric) if rubric else None, plan_titles=list(plan_titles) if plan_titles else None,
                         category=category)
     return judge_batch([sample], judges=judges, engine=engine, model=model, base_url=base_url, store=store,
-                       run_ids=[run_id])[0]
+                       run_ids=[run_id], program=program)[0]

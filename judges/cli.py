@@ -97,9 +97,9 @@ def _summary(name: str, r) -> str:
         return (f"distinct-1/2/4 {r.distinct_1:.2f}/{r.distinct_2:.2f}/{r.distinct_4:.2f}, repeated 4-grams "
                 f"{r.repeated_4gram_share:.1%}, longest repeat {r.longest_repeated_span} words, duplicated "
                 f"paragraphs {r.duplicated_paragraphs}, compression {r.compression_ratio:.2f}{cov}")
-    if name == "quality":
+    if name in ("quality", "dspy-quality"):
         return ", ".join(f"{k} {v}" for k, v in r.dimensions.items())
-    if name == "checklist":
+    if name in ("checklist", "dspy-checklist"):
         return f"{r.category} ({r.weights} weights): " + " ".join(f"{i.score:g}" for i in r.items)
     if name == "clear":
         return f"precision {r.precision:.2f}, recall {r.recall:.2f}, F1 {r.f1:.2f} over {len(r.items)} items"
@@ -130,6 +130,7 @@ def score(
     judge_model: Optional[str] = typer.Option(None, "--judge-model", help="Judge model folder or id (default: the embedded model)."),
     judge_base_url: Optional[str] = typer.Option(None, "--judge-base-url", help="OpenAI-compatible server of the judge model."),
     as_json: bool = typer.Option(False, "--json", help="Print the judgment as JSON."),
+    program: Optional[Path] = typer.Option(None, "--program", help="A judge program compiled by `writer optimize judge`; runs in place of the built-in judge of its kind."),
 ) -> None:
     """Judge a file or a run's document; with a run id the judgment is stored with the run."""
     try:
@@ -150,7 +151,7 @@ def score(
                        reference=_read(reference, "reference") if reference else None,
                        rubric=read_rubric(rubric) if rubric else None, plan_titles=known.get("plan_titles"),
                        category=category, judges=names, engine=judge_engine, model=judge_model,
-                       base_url=judge_base_url, run_id=run_id)
+                       base_url=judge_base_url, run_id=run_id, program=program)
     except WriterError as exc:
         _fail(exc)
     if as_json:
