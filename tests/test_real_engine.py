@@ -65,6 +65,46 @@ def test_engine_batch_json_and_prefill(embedded_engine):
     assert embedded_engine.count_tokens("Hello world") >= 2
 
 
+def test_engine_serves_concurrent_callers_continuously(embedded_engine):
+    """A short request from another thread joins the running batch and returns before a long one ends."""
+    import threading
+
+    from writer.engines.base import ChatRequest, Message
+
+    done: dict[str, float] = {}
+
+    def ask(name: str, tokens: int) -> None:
+        req = ChatRequest(messages=[Message(role="user", content=f"Tell a story about {name}.")],
+                          max_tokens=tokens, min_tokens=tokens)
+        out = embedded_engine.generate([req])[0]
+        assert out.completion_tokens == tokens
+        done[name] = time.perf_counter()
+
+    long = threading.Thread(target=ask, args=("a whale", 240))
+    long.start()
+    time.sleep(1.0)
+    ask("a mouse", 8)
+    long.join()
+    assert done["a mouse"] < done["a whale"]
+
+
+def test_engine_stops_a_looping_generation_early(embedded_engine):
+    """With stop_on_loop the engine aborts a generation once it loops, instead of running to min_tokens."""
+    from writer.engines.base import ChatRequest, Message
+    from writer.repetition import loop_start
+
+    line = "The old bell rang over the quiet harbour town."
+    messages = [Message(role="user", content=f"Write the sentence '{line}' again and again."),
+                Message(role="assistant", content=f"{line} {line}")]
+    watched, unwatched = embedded_engine.generate([
+        ChatRequest(messages=messages, continue_final=True, max_tokens=400, min_tokens=400, temperature=0,
+                    stop_on_loop=True),
+        ChatRequest(messages=messages, continue_final=True, max_tokens=400, min_tokens=400, temperature=0)])
+    assert unwatched.completion_tokens == 400 and loop_start(unwatched.text) is not None  # it does loop
+    assert watched.finish_reason == "loop" and watched.completion_tokens < 200
+    assert loop_start(watched.text) is None
+
+
 def test_killed_compose_resumes_without_rewriting_sections(embedded_engine, tmp_path):
     out = tmp_path / "doc.md"
     proc = subprocess.Popen(

@@ -39,7 +39,7 @@ def generate(call: CallRecorder, messages: list[Message], words: int, index: int
              temperature: float = 0.7, repetition_penalty: float = 1.05) -> list[str]:
     """The Generator: `n` drafts of one section as one engine batch, cut where they start looping."""
     budget = SectionBudget.for_words(words)
-    request = ChatRequest(messages=messages, max_tokens=budget.max_tokens, min_tokens=budget.min_tokens,
+    request = ChatRequest(stop_on_loop=True, messages=messages, max_tokens=budget.max_tokens, min_tokens=budget.min_tokens,
                           temperature=temperature, repetition_penalty=repetition_penalty)
     texts = [cut_loop(clean_draft(c.text))
              for c in call("write", [request] * n, template=SECTION_TEMPLATE, section_index=index)]
@@ -75,7 +75,7 @@ def lengthen(call: CallRecorder, messages: list[Message], texts: list[str], word
         requests = []
         for i in short:
             more = int((words - count_words(texts[i])) * TOKENS_PER_WORD) + 16
-            requests.append(ChatRequest(messages=messages + [Message(role="assistant", content=texts[i])],
+            requests.append(ChatRequest(stop_on_loop=True, messages=messages + [Message(role="assistant", content=texts[i])],
                                         continue_final=True, max_tokens=more, min_tokens=int(more * 0.8),
                                         temperature=temperature, repetition_penalty=repetition_penalty))
         additions = call("continue", requests, template=SECTION_TEMPLATE, section_index=index)

@@ -51,7 +51,7 @@ def extend(call: CallRecorder, instruction: str, drafts: list[str], words: int, 
     """One Extender micro-iteration over several drafts (two engine batches). None where no longer,
     loop-free text came out."""
     firsts = [split_half(d)[0] for d in drafts]
-    enrich = [ChatRequest(messages=[Message(role="user", content=render(ENRICH_TEMPLATE, instruction=instruction,
+    enrich = [ChatRequest(stop_on_loop=True, messages=[Message(role="user", content=render(ENRICH_TEMPLATE, instruction=instruction,
                                                                          first_half=f))],
                           max_tokens=int(count_words(f) * 2.2 * TOKENS_PER_WORD) + 32,
                           min_tokens=int(count_words(f) * 1.5 * TOKENS_PER_WORD),
@@ -63,7 +63,7 @@ def extend(call: CallRecorder, instruction: str, drafts: list[str], words: int, 
         missing = max(16, words - count_words(prefix))
         guide = render(CONTINUE_TEMPLATE, instruction=instruction, draft=draft, words=words)
         requests.append(ChatRequest(
-            messages=[Message(role="user", content=guide), Message(role="assistant", content=prefix)],
+            stop_on_loop=True, messages=[Message(role="user", content=guide), Message(role="assistant", content=prefix)],
             continue_final=bool(prefix), max_tokens=int(missing * TOKENS_PER_WORD * 1.1) + 16,
             min_tokens=int(missing * TOKENS_PER_WORD * 0.9), temperature=temperature,
             repetition_penalty=repetition_penalty))

@@ -25,7 +25,9 @@ class ChatRequest(BaseModel):
 
     `continue_final`: the last message is an assistant prefill that the model continues
     (the text returned is only the continuation). `json_schema`: constrain the reply to
-    JSON matching this schema.
+    JSON matching this schema. `stop_on_loop`: the engine may stop generating where the text
+    starts looping (`writer.repetition`) and return it cut there, finish_reason "loop"; engines
+    that cannot watch a generation ignore it (callers cut loops afterwards anyway).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -40,6 +42,7 @@ class ChatRequest(BaseModel):
     json_schema: dict[str, Any] | None = None
     continue_final: bool = False
     seed: int | None = None
+    stop_on_loop: bool = False
 
 
 class Completion(BaseModel):

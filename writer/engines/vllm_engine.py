@@ -28,6 +28,7 @@ from pathlib import Path
 
 from writer.engines.base import ChatRequest, Completion, Engine
 from writer.errors import EngineConfigError
+from writer.repetition import loop_start
 
 
 def _is_local_path(model: str) -> bool:
@@ -39,25 +40,35 @@ def cpu_bind_list() -> str:
     return ",".join(str(c) for c in sorted(os.sched_getaffinity(0)))
 
 
+LOOP_CHECK_TOKENS = 48  # how often (in generated tokens) a watched request is checked for a loop
+
+
 class _Stepper:
-    """The thread that owns vLLM's engine loop: adds submitted requests, steps, resolves finished ones."""
+    """The thread that owns vLLM's engine loop: adds submitted requests, steps, resolves finished ones.
+
+    Requests submitted with `watch_loops` are checked every LOOP_CHECK_TOKENS tokens while they
+    generate; one that starts looping (`writer.repetition`) is aborted there and returned cut at
+    the loop's start with finish_reason "loop", instead of spending tokens up to its limit.
+    """
 
     def __init__(self, llm_engine):
         self.engine = llm_engine
         self.ids = itertools.count()
         self.cond = threading.Condition()
-        self.submitted: list[tuple[str, dict, object, Future]] = []
+        self.submitted: list[tuple[str, dict, object, bool, Future]] = []
         self.running: dict[str, Future] = {}
+        self.watched: dict[str, int] = {}  # request id -> tokens at its last loop check
         self.closed = False
         self.thread = threading.Thread(target=self._loop, name="vllm-stepper", daemon=True)
         self.thread.start()
 
-    def submit(self, prompt: dict, params) -> Future:
+    def submit(self, prompt: dict, params, watch_loops: bool = False) -> Future:
+        """A future of (RequestOutput, cut) where cut is the character offset of a loop, or None."""
         future: Future = Future()
         with self.cond:
             if self.closed:
                 raise RuntimeError("the vLLM engine is closed")
-            self.submitted.append((f"w{next(self.ids)}", prompt, params, future))
+            self.submitted.append((f"w{next(self.ids)}", prompt, params, watch_loops, future))
             self.cond.notify()
         return future
 
@@ -71,11 +82,13 @@ class _Stepper:
                 if self.closed:
                     break
                 new, self.submitted = self.submitted, []
-            for request_id, prompt, params, future in new:
-                params.output_kind = RequestOutputKind.FINAL_ONLY
+            for request_id, prompt, params, watch, future in new:
+                params.output_kind = RequestOutputKind.CUMULATIVE if watch else RequestOutputKind.FINAL_ONLY
                 try:
                     self.engine.add_request(request_id, prompt, params)
                     self.running[request_id] = future
+                    if watch:
+                        self.watched[request_id] = 0
                 except Exception as exc:  # a bad request fails its caller only
                     future.set_exception(exc)
             if not self.running:
@@ -86,12 +99,24 @@ class _Stepper:
                 for future in self.running.values():
                     future.set_exception(exc)
                 self.running.clear()
+                self.watched.clear()
                 continue
             for out in outputs:
-                if out.finished and out.request_id in self.running:
-                    self.running.pop(out.request_id).set_result(out)
+                rid = out.request_id
+                if rid not in self.running:
+                    continue
+                if out.finished:
+                    self.watched.pop(rid, None)
+                    self.running.pop(rid).set_result((out, None))
+                elif rid in self.watched and len(out.outputs[0].token_ids) - self.watched[rid] >= LOOP_CHECK_TOKENS:
+                    self.watched[rid] = len(out.outputs[0].token_ids)
+                    cut = loop_start(out.outputs[0].text)
+                    if cut is not None:
+                        self.engine.abort_request([rid])
+                        self.watched.pop(rid)
+                        self.running.pop(rid).set_result((out, cut))
         error = RuntimeError("the vLLM engine was closed")
-        for future in list(self.running.values()) + [f for *_, f in self.submitted]:
+        for future in list(self.running.values()) + [item[-1] for item in self.submitted]:
             future.set_exception(error)
 
     def close(self) -> None:
@@ -188,17 +213,17 @@ class VLLMEngine(Engine):
                 req = req.model_copy(update={"max_tokens": max(1, self.context_window - len(ids))})
             prompts.append(({"prompt_token_ids": list(ids)}, self._params(req)))
         started = time.perf_counter()
-        futures = [self.stepper.submit(p, s) for p, s in prompts]
+        futures = [self.stepper.submit(p, s, req.stop_on_loop) for (p, s), req in zip(prompts, requests)]
         outputs = [f.result() for f in futures]
         seconds = time.perf_counter() - started
         results = []
-        for out in outputs:
+        for out, cut in outputs:
             choice = out.outputs[0]
             results.append(Completion(
-                text=choice.text,
+                text=choice.text if cut is None else choice.text[:cut].rstrip(),
                 prompt_tokens=len(out.prompt_token_ids or []),
                 completion_tokens=len(choice.token_ids),
-                finish_reason=choice.finish_reason,
+                finish_reason=choice.finish_reason if cut is None else "loop",
                 seconds=seconds,
             ))
         return results

@@ -240,7 +240,7 @@ class ControlUnit:
         for k, share in picked:
             messages = self._messages(plan, k, seq) + [Message(role="assistant", content=texts[k])]
             tokens = int(share * TOKENS_PER_WORD) + 16
-            requests.append(ChatRequest(messages=messages, continue_final=True, max_tokens=tokens,
+            requests.append(ChatRequest(stop_on_loop=True, messages=messages, continue_final=True, max_tokens=tokens,
                                         min_tokens=int(tokens * 0.8), temperature=self.temperature,
                                         repetition_penalty=self.repetition_penalty))
         texts = list(texts)

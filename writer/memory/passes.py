@@ -56,7 +56,7 @@ def stitch_requests(instruction: str, pairs: list[tuple[str, str, str]]) -> list
         n = count_words(opening)
         prompt = render(STITCH_TEMPLATE, instruction=instruction, previous_tail=tail_words(previous), title=title,
                         opening=opening)
-        requests.append(ChatRequest(messages=[Message(role="user", content=prompt)],
+        requests.append(ChatRequest(stop_on_loop=True, messages=[Message(role="user", content=prompt)],
                                     max_tokens=int(n * TOKENS_PER_WORD * 1.6) + 32, min_tokens=int(n * TOKENS_PER_WORD * 0.7),
                                     temperature=0.5, repetition_penalty=1.05))
     return requests
