@@ -65,7 +65,7 @@ def main() -> None:
     from writer.api import resolve_engine
     from writer.engines import close_engines
     from writer.engines.batching import shareable
-    from writer.memory.program import DEFAULT_MODE
+    from writer.memory.program import default_mode
     from writer.store import Store
 
     source = PROMPTS if PROMPTS.exists() else FALLBACK
@@ -82,8 +82,8 @@ def main() -> None:
     if args.resume and out.exists():
         results = json.loads(out.read_text())["prompts"]
         rows = [r for r in rows if r["id"] not in {x["id"] for x in results}]
-    mode = args.mode or DEFAULT_MODE
     engine = shareable(resolve_engine(args.engine, args.model, args.base_url))
+    mode = args.mode or default_mode(engine)
     store = Store()
     lock = threading.Lock()
 

@@ -109,7 +109,7 @@ def test_killed_compose_resumes_without_rewriting_sections(embedded_engine, tmp_
     out = tmp_path / "doc.md"
     proc = subprocess.Popen(
         [sys.executable, "-m", "writer", "compose", "Write an essay about lighthouses.", "--words", "900",
-         "-o", str(out)], env=os.environ.copy(), start_new_session=True,
+         "--mode", "sequential", "-o", str(out)], env=os.environ.copy(), start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     store = Store()
     deadline = time.time() + 900

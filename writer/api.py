@@ -13,7 +13,7 @@ from writer.engines import Engine, get_engine
 from writer.engines.batching import shareable
 from writer.errors import UsageError
 from writer.lengths import MAX_WORDS, TargetLength, count_words, resolve_target
-from writer.memory.program import DEFAULT_MODE, MODES
+from writer.memory.program import MODES, default_mode
 from writer.store import Run, Store
 from writer.workflow import ComposeWorkflow, Event, assemble
 
@@ -80,7 +80,8 @@ def compose(instruction: str | None = None, *, words: int | None = None, engine:
         on_event: called with (kind, data) as the run progresses: planned, section_start, section_done, call.
         candidates: drafts per section (1-8, default 1); the judges keep the best, all are stored.
         mode: "sequential" (each section sees the text before it) or "parallel" (all sections drafted at
-            once in shared engine batches, then stitched); default `DEFAULT_MODE`. A resumed run keeps its mode.
+            once in shared engine batches, then stitched); default: parallel on engines that batch concurrent
+            calls (vLLM, OpenAI-compatible servers), else sequential. A resumed run keeps its mode.
         program: a planner program compiled by `writer optimize planner`; the run plans with it (DSPy) instead
             of the AgentWrite template. A resumed run keeps its program.
     Returns:
@@ -112,7 +113,7 @@ def compose(instruction: str | None = None, *, words: int | None = None, engine:
         target: TargetLength = resolve_target(instruction, words)
         eng = resolve_engine(engine, model, base_url, api_key)
         given_model = None if isinstance(engine, Engine) else (model or engine_settings(model=model).model)
-        mode = mode or DEFAULT_MODE
+        mode = mode or default_mode(eng)
         run_id = store.create_run(instruction, target.words, target.source, eng.name, eng.model_id,
                                   options={"model": given_model, "base_url": getattr(eng, "base_url", None),
                                            "candidates": candidates or 1, "mode": mode,

@@ -28,7 +28,6 @@ except ImportError:  # pragma: no cover - older Typer on real click
 from writer.engines import close_engines, engine_names
 from writer.errors import UsageError, WriterError
 from writer.lengths import resolve_target
-from writer.memory.program import DEFAULT_MODE
 
 app = typer.Typer(help="Write long documents with local models.", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False)
@@ -99,7 +98,8 @@ def compose(
                                              help="Drafts per section (1-8); the judges keep the best."),
     mode: Optional[str] = typer.Option(None, "--mode",
                                        help="sequential: each section sees the text before it; parallel: all "
-                                            f"sections at once, then stitched (default {DEFAULT_MODE})."),
+                                            "sections at once, then stitched (default: parallel on vLLM and "
+                                            "OpenAI-compatible engines)."),
     program: Optional[Path] = typer.Option(None, "--program",
                                            help="Plan with a planner program compiled by `writer optimize planner`."),
 ) -> None:

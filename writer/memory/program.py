@@ -20,7 +20,15 @@ from writer.artifacts import Plan
 
 SECTION_OPS = ("write", "extend", "check", "summarise")
 MODES = ("sequential", "parallel")
-DEFAULT_MODE = "sequential"
+
+
+def default_mode(engine) -> str:
+    """Parallel on engines that batch concurrent calls (in-process vLLM, a served model), else sequential.
+
+    bench/speed.py on the embedded vLLM CPU engine: the same 3,000-word plan took 306 s in parallel mode
+    against 1,440 s in sequential mode, both within 0.3% of the length; see README, Benchmarks.
+    """
+    return "parallel" if getattr(engine, "concurrent", False) else "sequential"
 
 
 @dataclass(frozen=True)
