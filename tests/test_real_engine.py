@@ -205,12 +205,15 @@ def test_section_cut_short_is_extended_to_its_budget(embedded_engine):
     import writer
     from writer.engines.base import Engine
 
+    def is_section_prompt(text: str) -> bool:  # writer/section.j2, for a plan of several sections or of one
+        return "Now write section" in text or "\nFocus: " in text
+
     class Capped(Engine):
         name, model_id, context_window = "capped", embedded_engine.model_id, embedded_engine.context_window
 
         def generate(self, requests):
             capped = [r.model_copy(update={"max_tokens": 60, "min_tokens": 0})
-                      if "Now write section" in r.messages[0].content and not r.continue_final else r
+                      if is_section_prompt(r.messages[0].content) and not r.continue_final else r
                       for r in requests]
             return embedded_engine.generate(capped)
 
