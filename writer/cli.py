@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from judges.cli import judge_app
+from writer.dataset.cli import dataset_app, optional_ray_address
 from writer.optimize_cli import optimize_cmd
 from writer import api
 
@@ -34,6 +35,7 @@ app = typer.Typer(help="Write long documents with local models.", no_args_is_hel
 runs_app = typer.Typer(help="List and inspect compose runs.", add_completion=False)
 app.add_typer(runs_app, name="runs")
 app.add_typer(judge_app, name="judge")
+app.add_typer(dataset_app, name="dataset")
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
@@ -250,6 +252,7 @@ def main() -> None:
     """Console entry point: like `app()`, but usage errors are one line too (exit 2)."""
     # SIGTERM unwinds like Ctrl-C, so the engine's worker processes are shut down, not orphaned.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    sys.argv = optional_ray_address(sys.argv)
     try:
         code = app(standalone_mode=False)
     except click_exceptions.NoArgsIsHelpError as exc:

@@ -17,6 +17,10 @@ class UnknownRunError(UsageError):
     """No run with that id in the store."""
 
 
+class UnknownJobError(UsageError):
+    """No dataset job with that name in the store."""
+
+
 class EngineConfigError(UsageError):
     """The engine cannot be built from the given options (unknown engine, missing model, unreachable URL)."""
 

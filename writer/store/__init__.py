@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from writer.artifacts import Plan, PlannedSection, Stats, WrittenSection
 from writer.config import db_url
 from writer.engines.base import ChatRequest, Completion
-from writer.errors import UnknownRunError, UsageError
+from writer.errors import UnknownJobError, UnknownRunError, UsageError
 from writer.lengths import count_words
-from writer.store.models import (Base, CallRow, CandidateRow, InstructionRow, JudgmentRow, MemoryEventRow, MemoryFileRow,
-                                 PlanRow, PlanSectionRow, RoleRecord, Run, SchemaVersion, SectionRow, utcnow)
+from writer.store.models import (Base, CallRow, CandidateRow, InstructionRow, JobItemRow, JobRow, JudgmentRow,
+                                 MemoryEventRow, MemoryFileRow, PlanRow, PlanSectionRow, RoleRecord, Run, SchemaVersion,
+                                 SectionRow, utcnow)
 
 __all__ = ["Store", "Run", "CallRow", "CandidateRow", "JudgmentRow", "RoleRecord", "InstructionRow", "MemoryFileRow",
-           "MemoryEventRow"]
+           "MemoryEventRow", "JobRow", "JobItemRow"]
 
 
 def _migration_1(bind: SQLEngine) -> None:
@@ -48,8 +49,13 @@ def _migration_5(bind: SQLEngine) -> None:
         row.__table__.create(bind, checkfirst=True)
 
 
+def _migration_6(bind: SQLEngine) -> None:
+    for row in (JobRow, JobItemRow):
+        row.__table__.create(bind, checkfirst=True)
+
+
 MIGRATIONS: list[Callable[[SQLEngine], None]] = [_migration_1, _migration_2, _migration_3, _migration_4,
-                                                 _migration_5]
+                                                 _migration_5, _migration_6]
 
 
 class Store:
@@ -275,6 +281,59 @@ class Store:
         with self.Session() as s:
             return s.scalars(select(MemoryEventRow).where(MemoryEventRow.run_id == run_id)
                              .order_by(MemoryEventRow.id)).all()
+
+    # dataset jobs
+    def create_job(self, job_id: str, source: str, engine: str, model: str, options: dict, items: list[dict],
+                   skipped: list[dict]) -> None:
+        """Store a new job and all its items (dicts with line, sample, instruction, required_words, category,
+        extra) in one transaction: a job exists with every item or not at all."""
+        with self.Session.begin() as s:
+            if s.get(JobRow, job_id) is not None:
+                raise UsageError(f"a job named {job_id!r} already exists; resume it with `writer dataset resume "
+                                 f"{job_id}` or pick another --job name")
+            s.add(JobRow(id=job_id, source=source, engine=engine, model=model, options=options, skipped=skipped))
+            s.flush()
+            s.add_all(JobItemRow(job_id=job_id, **item) for item in items)
+
+    def get_job(self, job_id: str) -> JobRow:
+        with self.Session() as s:
+            job = s.get(JobRow, job_id)
+            if job is None:
+                raise UnknownJobError(f"no job named {job_id!r} in {self.url}")
+            return job
+
+    def list_jobs(self) -> Sequence[JobRow]:
+        with self.Session() as s:
+            return s.scalars(select(JobRow).order_by(JobRow.created_at.desc())).all()
+
+    def update_job(self, job_id: str, **fields) -> None:
+        with self.Session.begin() as s:
+            job = s.get(JobRow, job_id)
+            for key, value in fields.items():
+                setattr(job, key, value)
+            job.updated_at = utcnow()
+
+    def job_items(self, job_id: str, status: str | Sequence[str] | None = None) -> Sequence[JobItemRow]:
+        """A job's items in (line, sample) order, optionally only those with `status` (one or several)."""
+        with self.Session() as s:
+            query = select(JobItemRow).where(JobItemRow.job_id == job_id)
+            if status is not None:
+                query = query.where(JobItemRow.status.in_([status] if isinstance(status, str) else list(status)))
+            return s.scalars(query.order_by(JobItemRow.line, JobItemRow.sample)).all()
+
+    def job_item(self, item_id: int) -> JobItemRow:
+        with self.Session() as s:
+            item = s.get(JobItemRow, item_id)
+            if item is None:
+                raise UsageError(f"no job item {item_id} in {self.url}")
+            return item
+
+    def update_item(self, item_id: int, **fields) -> None:
+        with self.Session.begin() as s:
+            item = s.get(JobItemRow, item_id)
+            for key, value in fields.items():
+                setattr(item, key, value)
+            item.updated_at = utcnow()
 
 
 def _section(row: SectionRow) -> WrittenSection:

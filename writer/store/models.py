@@ -193,3 +193,48 @@ class MemoryEventRow(Base):
     name: Mapped[str] = mapped_column(String(64))  # plan, section/2, summary/1, facts, draft/3
     words: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class JobRow(Base):
+    """A dataset job: many documents composed from one instructions file (`writer dataset generate`)."""
+
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the job's name
+    source: Mapped[str] = mapped_column(Text)  # the instructions file it was made from
+    engine: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(Text)
+    options: Mapped[dict] = mapped_column(JSON, default=dict)  # samples, concurrency, words_field, judges, ...
+    skipped: Mapped[list] = mapped_column(JSON, default=list)  # [{"line": n, "error": "..."}]
+    status: Mapped[str] = mapped_column(String(16), default="created")  # created/running/done/stopped
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the process working on it now
+    host: Mapped[str | None] = mapped_column(Text, nullable=True)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)  # working time over all sessions
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class JobItemRow(Base):
+    """One document of a job: instruction line x sample number, and the compose run that writes it.
+
+    (job_id, line, sample) is unique, and an item has at most one run: that is what makes a
+    killed job resume with no lost and no duplicated documents.
+    """
+
+    __tablename__ = "job_items"
+    __table_args__ = (UniqueConstraint("job_id", "line", "sample"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), index=True)
+    line: Mapped[int] = mapped_column(Integer)  # 1-based line number in the instructions file
+    sample: Mapped[int] = mapped_column(Integer)  # 0 .. samples-1
+    instruction: Mapped[str] = mapped_column(Text)
+    required_words: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str | None] = mapped_column(Text, nullable=True)
+    extra: Mapped[dict] = mapped_column(JSON, default=dict)  # the line's other fields, kept for export
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending/running/done/failed
+    run_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    words: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    scores: Mapped[dict] = mapped_column(JSON, default=dict)  # judge name -> 0-100, plus "score" (their mean)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

@@ -1,0 +1,1 @@
+"""Dataset jobs: many documents from an instructions file, instruction synthesis, Ray scale-out."""

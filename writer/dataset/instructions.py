@@ -1,0 +1,579 @@
+"""Instruction synthesis (Self-Lengthen / AgentWrite style): writing instructions with explicit lengths.
+
+The model writes instructions for seed topics, one (topic, category) pair per request, under a
+JSON schema and *without* a length; the code adds the length, so every length is exact and
+`parse_target_words` reads it back. The model is assumed weak (it repeats, copies the prompt's
+example, drifts off topic, breaks JSON), so the pipeline does the quality work: each candidate is
+cleaned and validated, duplicates (exact and near) are dropped, a few bounded rounds ask again for
+the pairs still short, and template instructions fill whatever is still missing. Lengths are
+spread over LongBench-Write's buckets (<500, 500-2k, 2k-4k, >4k) and their phrasing is varied.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import re
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from datasets_out.dedupe import keep_unique, normalize
+from prompts import render
+from writer.calls import CallRecorder
+from writer.engines.base import ChatRequest, Engine, Message
+from writer.errors import UsageError
+from writer.lengths import parse_target_words
+
+TEMPLATE = "dataset/instructions.j2"
+STAGE = "instructions"
+
+# Roughly LongBench-Write / LongWriter-6k's mix of long-output tasks.
+CATEGORIES = ("story", "essay", "report", "article", "guide", "speech", "letter", "review",
+              "blog post", "lecture notes")
+
+# LongBench-Write's length buckets, [low, high) in words; None: no upper bound.
+BUCKETS: tuple[tuple[int, int | None], ...] = ((0, 500), (500, 2000), (2000, 4000), (4000, None))
+
+MAX_ROUNDS = 4
+PER_REQUEST = 3          # instructions asked for in one request: few, so topics spread over many requests
+OVERSHOOT = 1.5          # ask for this many times the missing count, since many candidates get rejected
+MIN_WORDS, MAX_WORDS = 4, 60
+
+# Example topics for the prompt, each with a marker phrase: a candidate containing the marker
+# (when the real topic does not) copied the example instead of writing for the topic.
+EXAMPLES = (("the last lighthouse keeper on a remote island", "lighthouse keeper"),
+            ("how honeybees choose a new home", "honeybees"),
+            ("the history of the bicycle", "bicycle"))
+
+# Template phrasings: (verb, adjective before the category, rest); "{topic}" is filled in.
+TEMPLATE_PHRASINGS = (
+    ("Write", "", "about {topic}."),
+    ("Compose", "detailed", "on {topic}."),
+    ("Draft", "", "that explores {topic}."),
+    ("Prepare", "", "examining {topic} for a general audience."),
+    ("Create", "engaging", "centred on {topic}."),
+    ("Produce", "thoughtful", "discussing {topic}."),
+    ("Write", "", "for newcomers that explains {topic}."),
+    ("Compose", "", "that reflects on {topic} from a personal angle."),
+)
+
+# Words that make a text read as a request to write something; a candidate with none of them
+# is a statement or chatter, not an instruction.
+_REQUEST_WORDS = set("""write compose draft create prepare produce tell describe explain imagine craft develop
+deliver discuss argue analyze analyse review outline pen present compare explore persuade summarize summarise
+narrate give share reflect evaluate recount investigate convince introduce teach document examine detail
+chronicle profile critique portray depict""".split())
+
+_STOPWORDS = set("""the a an and or of to in on for with about from by at as is are was were be its it this that
+these those how why what when where who which into over under between their his her our your my new
+some any all very more most""".split())
+
+_LEADING_JUNK = re.compile(r"^\s*(?:(?:\d+|[a-zA-Z])[.):]\s+|[-*•·]\s*|#+\s*|instruction\s*\d*\s*:\s*)+", re.I)
+_QUOTES = "\"'“”‘’`«»"
+_WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?")
+# Qualifiers around a stated length, removed with it ("in about 500 words", "no more than 3 pages").
+_BEFORE = (r"(?:(?:,\s*)?(?:in|of|with|within|using|to|for|around)\s+)?"
+           r"(?:(?:about|around|approximately|approx\.?|roughly|exactly|some|~|at\s+least|at\s+most|"
+           r"no\s+(?:less|more|fewer|longer|shorter)\s+than|not\s+(?:less|more|fewer)\s+than|"
+           r"more\s+than|less\s+than|fewer\s+than|over|under|up\s+to|not\s+exceeding)\s+)?")
+_AFTER = r"(?:\s+(?:long|in\s+length|or\s+(?:less|more|fewer|so)|maximum|minimum|max|min)\b)?"
+_VERB_ARTICLE = re.compile(r"^(Write|Compose|Draft|Create|Prepare|Produce|Craft|Pen|Deliver|Give)\s+(a|an)\s+", re.I)
+
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclass
+class SynthesisReport:
+    """What `synthesize` produced and why candidates were dropped (reason -> count)."""
+
+    records: list[dict]
+    from_model: int = 0
+    from_template: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    rounds: int = 0
+
+
+@dataclass
+class _Candidate:
+    base: str          # the instruction without any length
+    topic: str
+    category: str
+    source: str        # "model" or "template"
+
+
+# ---------------------------------------------------------------- input and output files
+
+def read_topics(path: Path) -> list[str]:
+    """Seed topics, one per non-empty line; lines starting with # are comments; exact repeats dropped."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"topics file not found: {path}")
+    data = path.read_bytes()
+    try:
+        if b"\x00" in data:
+            raise UnicodeDecodeError("utf-8", data, 0, 1, "NUL byte")
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UsageError(f"topics file is not UTF-8 text: {path}") from None
+    topics, seen = [], set()
+    for line in text.splitlines():
+        topic = line.strip()
+        if not topic or topic.startswith("#") or topic.lower() in seen:
+            continue
+        seen.add(topic.lower())
+        topics.append(topic)
+    if not topics:
+        raise UsageError(f"topics file has no topics (one per line): {path}")
+    return topics
+
+
+def write_instructions(path: Path, records: list[dict]) -> None:
+    """Write records as JSONL atomically (temp file + os.replace), so a crash never leaves half a file."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise UsageError(f"folder does not exist: {path.parent}")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            for record in records:
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------- lengths
+
+def _step(value: float) -> int:
+    return 50 if value < 1000 else 100 if value < 5000 else 500
+
+
+def _spans(lengths: tuple[int, int]) -> list[tuple[int, int, bool]]:
+    """The LongBench-Write buckets cut to `lengths`: (low, high, high_inclusive)."""
+    lo, hi = lengths
+    spans = []
+    for a, b in BUCKETS:
+        s, e = max(lo, a), hi if b is None or b > hi else b
+        inclusive = e == hi
+        if s < e or (s == e and inclusive):
+            spans.append((s, e, inclusive))
+    return spans
+
+
+def _natural(x: float, s: int, e: int, inclusive: bool) -> int:
+    """`x` rounded to a natural number (nearest 50 below 1000, 100 below 5000, else 500), kept in the span."""
+    def inside(v: int) -> bool:
+        return s <= v < e or (inclusive and v == e)
+
+    step = _step(x)
+    r = int(round(x / step) * step)
+    for v in (r, r - step, r + step, (int(x) // step) * step):
+        if inside(v) and v > 0:
+            return v
+    return min(max(int(round(x)), s), e if inclusive else e - 1)
+
+
+def length_schedule(n: int, lengths: tuple[int, int], rng: random.Random) -> list[int]:
+    """`n` lengths: each cycle visits every bucket once (in a shuffled order), log-uniform inside it.
+
+    Cycling guarantees that any n >= number of buckets covers all of them, which plain
+    log-uniform sampling over 300..20000 would not for small n.
+    """
+    spans = _spans(lengths)
+    out: list[int] = []
+    while len(out) < n:
+        order = list(range(len(spans)))
+        rng.shuffle(order)
+        for i in order:
+            s, e, inclusive = spans[i]
+            x = math.exp(rng.uniform(math.log(s), math.log(e))) if e > s else float(s)
+            out.append(_natural(x, s, e, inclusive))
+    return out[:n]
+
+
+def bucket_of(words: int) -> int:
+    """Index of the LongBench-Write bucket `words` falls in."""
+    return next(i for i, (a, b) in enumerate(BUCKETS) if a <= words and (b is None or words < b))
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def noun_phrase(category: str, adjective: str = "") -> str:
+    """'an essay', 'a detailed report', 'lecture notes' (plural categories take no article)."""
+    words = f"{adjective} {category}".strip()
+    if category.endswith("s") and not category.endswith(("ss", "is", "us")):
+        return words
+    return f"{_article(words)} {words}"
+
+
+def _number_article(words: int) -> str:
+    """'an' before numbers said with a vowel sound: 8.., 11 / 18 (thousand)."""
+    digits = str(words)
+    return "an" if digits[0] == "8" or (len(digits) % 3 == 2 and digits[:2] in ("11", "18")) else "a"
+
+
+def _fmt(words: int, commas: bool) -> str:
+    return f"{words:,}" if commas else str(words)
+
+
+def _end_sentence(text: str) -> str:
+    return text if text[-1:] in ".!?" else text + "."
+
+
+def _open_sentence(text: str) -> str | None:
+    """`text` without its final period, ready for a clause; None if it ends as a question or exclamation."""
+    if text[-1:] in "?!":
+        return None
+    return text[:-1] if text.endswith(".") else text
+
+
+LENGTH_STYLES = ("adjective", "in_about", "at_least", "around", "aim", "label")
+
+
+def add_length(base: str, words: int, style: str) -> str | None:
+    """`base` with a length requirement in the given phrasing, or None where that phrasing does not fit."""
+    commas = words >= 10_000
+    if style == "adjective":
+        m = _VERB_ARTICLE.match(base)
+        if not m:
+            return None
+        article = _number_article(words)
+        return f"{m.group(1)} {article} {_fmt(words, commas)}-word {base[m.end():]}"
+    if style == "in_about":
+        open_ = _open_sentence(base)
+        return None if open_ is None else f"{open_} in about {_fmt(words, commas)} words."
+    if style == "around":
+        open_ = _open_sentence(base)
+        return None if open_ is None else f"{open_} (around {words:,} words)."
+    if style == "at_least":
+        return f"{_end_sentence(base)} The text should be at least {_fmt(words, commas)} words long."
+    if style == "aim":
+        return f"{_end_sentence(base)} Aim for roughly {words:,} words."
+    if style == "label":
+        return f"{_end_sentence(base)} Length: about {_fmt(words, commas)} words."
+    raise ValueError(f"unknown length style {style!r}")
+
+
+def with_length(base: str, words: int, first_style: str) -> str | None:
+    """`base` with the length added, trying `first_style` then the others; None if no phrasing reads back exactly."""
+    start = LENGTH_STYLES.index(first_style)
+    for style in LENGTH_STYLES[start:] + LENGTH_STYLES[:start]:
+        text = add_length(base, words, style)
+        found = parse_target_words(text) if text else None
+        if found is not None and found.words == words:
+            return text
+    return None
+
+
+# ---------------------------------------------------------------- candidate cleaning and checks
+
+def strip_length(text: str) -> str | None:
+    """`text` without any length it states ("a 500-word essay" -> "an essay"); None if one cannot be removed."""
+    for _ in range(3):
+        found = parse_target_words(text)
+        if found is None:
+            return text
+        m = re.search(_BEFORE + re.escape(found.phrase) + _AFTER, text, re.I)
+        if m is None:  # e.g. "two thousand words": the phrase is in parse_target_words' rewritten text
+            return None
+        left, right = text[:m.start()].rstrip(), text[m.end():].lstrip()
+        art = re.search(r"\b(a|an)$", left, re.I)
+        if art and right:
+            fixed = _article(right)
+            fixed = fixed.capitalize() if art.group(1)[0].isupper() else fixed
+            left = left[:art.start()] + fixed
+        text = f"{left} {right}".strip()
+        text = re.sub(r"\(\s*\)", "", text)
+        text = re.sub(r"\s+([,.;:!?)])", r"\1", text)
+        text = re.sub(r",\s*([,.;:!?])", r"\1", text)
+        text = re.sub(r"\s{2,}", " ", text).strip(" ,;:")
+    return text if parse_target_words(text) is None else None
+
+
+def clean(text: str) -> str:
+    """Strip numbering, bullets, surrounding quotes and extra white space from a model's candidate."""
+    text = " ".join(str(text).split())
+    for _ in range(3):
+        before = text
+        text = _LEADING_JUNK.sub("", text).strip()
+        while len(text) > 1 and text[0] in _QUOTES and text[-1] in _QUOTES:
+            text = text[1:-1].strip()
+        if text[:1] in _QUOTES and text and text.count(text[0]) % 2:
+            text = text[1:].strip()
+        if text[-1:] in _QUOTES and text and text.count(text[-1]) % 2:
+            text = text[:-1].strip()
+        if text == before:
+            break
+    return text
+
+
+def _stem(word: str) -> str:
+    return re.sub(r"(ies|es|s|ing|ed)$", "", word) if len(word) > 4 else word
+
+
+def _content_words(text: str) -> set[str]:
+    words = [w.lower() for w in _WORD.findall(text)]
+    content = {_stem(w) for w in words if w not in _STOPWORDS and len(w) >= 3}
+    return content or {_stem(w) for w in words}
+
+
+def example_for(topic: str) -> tuple[str, str]:
+    """The prompt's example topic and its marker: the first example that shares no word with `topic`."""
+    words = _content_words(topic)
+    for example, marker in EXAMPLES:
+        if not (_content_words(example) & words):
+            return example, marker
+    return EXAMPLES[0]
+
+
+def example_instruction(category: str, example_topic: str) -> str:
+    return f"Write {noun_phrase(category)} for curious teenagers about {example_topic}, focusing on one vivid detail."
+
+
+def check(candidate: str, topic: str, category: str) -> tuple[str | None, str]:
+    """(reason it is rejected or None, the cleaned instruction without a length)."""
+    text = clean(candidate)
+    if not text:
+        return "empty", text
+    stripped = strip_length(text)
+    if stripped is None:
+        return "stated_length", text
+    text = stripped
+    n = len(text.split())
+    if n < MIN_WORDS:
+        return "too_short", text
+    if n > MAX_WORDS:
+        return "too_long", text
+    example_topic, marker = example_for(topic)
+    norm = normalize(text)
+    if norm == normalize(example_instruction(category, example_topic)) or (
+            normalize(marker) in norm and normalize(marker) not in normalize(topic)):
+        return "example_copy", text
+    words = {w.lower() for w in _WORD.findall(text)}
+    if not words & _REQUEST_WORDS:
+        return "not_instruction", text
+    if not ({_stem(w) for w in words} & _content_words(topic)):
+        return "off_topic", text
+    return None, text[0].upper() + text[1:]
+
+
+def parse_reply(text: str) -> list[str] | None:
+    """The candidate strings in a reply; salvages quoted strings from broken or truncated JSON. None: nothing."""
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        data = None
+    if isinstance(data, dict):
+        data = data.get("instructions", list(data.values()))
+    if isinstance(data, str):
+        data = [data]
+    if isinstance(data, list):
+        items = [item for item in data if isinstance(item, str)]
+        return items or None
+    strings = re.findall(r'"((?:[^"\\]|\\.)*)"', text or "")
+    items = []
+    for s in strings:
+        try:
+            s = json.loads(f'"{s}"')
+        except json.JSONDecodeError:
+            continue
+        if s.strip().lower() not in ("instructions", "instruction"):
+            items.append(s)
+    return items or None
+
+
+def instructions_schema(k: int) -> dict:
+    return {
+        "type": "object",
+        "properties": {"instructions": {"type": "array", "minItems": 1, "maxItems": k,
+                                        "items": {"type": "string", "minLength": 10, "maxLength": 300}}},
+        "required": ["instructions"],
+        "additionalProperties": False,
+    }
+
+
+def build_request(topic: str, category: str, seed: int, k: int = PER_REQUEST) -> ChatRequest:
+    example_topic, _ = example_for(topic)
+    prompt = render(TEMPLATE, k=k, topic=topic, a_category=noun_phrase(category),
+                    example_topic=example_topic,
+                    example_json=json.dumps({"instructions": [example_instruction(category, example_topic)]}))
+    return ChatRequest(messages=[Message(role="user", content=prompt)], max_tokens=60 + 70 * k,
+                       temperature=0.9, seed=seed, json_schema=instructions_schema(k))
+
+
+# ---------------------------------------------------------------- synthesis
+
+def pair_order(topics: Sequence[str], categories: Sequence[str], rng: random.Random) -> list[tuple[str, str]]:
+    """Every (topic, category) pair once, round-robin over categories, each category walking its own
+    shuffle of the topics: the first requests already cover every category and many topics."""
+    queues = []
+    for _ in categories:
+        queue = list(topics)
+        rng.shuffle(queue)
+        queues.append(queue)
+    return [(queues[c][t], categories[c]) for t in range(len(topics)) for c in range(len(categories))]
+
+
+def template_candidates(pairs: Sequence[tuple[str, str]]):
+    """Template instructions: every pair in turn with a rotating phrasing, then the next phrasing."""
+    for shift in range(len(TEMPLATE_PHRASINGS)):
+        for j, (topic, category) in enumerate(pairs):
+            verb, adjective, rest = TEMPLATE_PHRASINGS[(j + shift) % len(TEMPLATE_PHRASINGS)]
+            text = f"{verb} {noun_phrase(category, adjective)} {rest.format(topic=topic.rstrip(' .'))}"
+            yield _Candidate(text[0].upper() + text[1:], topic, category, "template")
+
+
+class _Pool:
+    """Accepted candidates, unique by their length-free text (exact and near duplicates dropped)."""
+
+    def __init__(self, rejected: Counter):
+        self.items: list[_Candidate] = []
+        self.rejected = rejected
+
+    def add(self, new: list[_Candidate]) -> list[_Candidate]:
+        """Add the new candidates that duplicate neither the pool nor an earlier new one; returns them.
+
+        One `keep_unique` pass over pool + batch: call it once per batch, not per candidate."""
+        if not new:
+            return []
+        texts = [c.base for c in self.items] + [c.base for c in new]
+        keep = set(keep_unique(texts))
+        added = [c for i, c in enumerate(new, start=len(self.items)) if i in keep]
+        self.rejected["duplicate"] += len(new) - len(added)
+        self.items.extend(added)
+        return added
+
+    def remove(self, drop: list[_Candidate]) -> None:
+        ids = {id(c) for c in drop}
+        self.items = [c for c in self.items if id(c) not in ids]
+
+
+def _balanced(items: list[_Candidate], categories: Sequence[str], n: int,
+              counts: Counter | None = None) -> list[_Candidate]:
+    """Up to n candidates, each taken from the category chosen least so far (ties: category order);
+    within a category in pool order."""
+    by_cat: dict[str, list[_Candidate]] = defaultdict(list)
+    for c in items:
+        by_cat[c.category].append(c)
+    counts = Counter(counts or {})
+    out: list[_Candidate] = []
+    while len(out) < n:
+        open_ = [cat for cat in categories if by_cat[cat]]
+        if not open_:
+            break
+        cat = min(open_, key=lambda c: counts[c])
+        out.append(by_cat[cat].pop(0))
+        counts[cat] += 1
+    return out
+
+
+def _choose(items: list[_Candidate], categories: Sequence[str], n: int) -> list[_Candidate]:
+    """Model instructions first (balanced over categories), then templates for the categories still short."""
+    chosen = _balanced([c for c in items if c.source == "model"], categories, n)
+    return chosen + _balanced([c for c in items if c.source == "template"], categories, n - len(chosen),
+                              Counter(c.category for c in chosen))
+
+
+def synthesize(engine: Engine, topics: list[str], n: int, *, seed: int = 0, store=None,
+               categories: Sequence[str] = CATEGORIES, lengths: tuple[int, int] = (300, 20000),
+               on_progress: ProgressFn | None = None) -> SynthesisReport:
+    """At most `n` distinct instructions with explicit lengths for `topics` (fewer only if even the
+    templates run out). `on_progress(done, n)` is called after each model round and at the end."""
+    topics = list(dict.fromkeys(t.strip() for t in topics if t and t.strip()))
+    categories = list(dict.fromkeys(c.strip() for c in categories if c and c.strip()))
+    if not topics:
+        raise UsageError("no topics given")
+    if not categories:
+        raise UsageError("no categories given")
+    lo, hi = lengths
+    if not (1 <= lo <= hi):
+        raise UsageError(f"bad length range {lo}..{hi}: need 1 <= low <= high")
+    rejected: Counter = Counter()
+    if n <= 0:
+        return SynthesisReport(records=[], rejected={})
+
+    rng = random.Random(seed)
+    pairs = pair_order(topics, categories, rng)
+    schedule = length_schedule(n, (lo, hi), rng)
+    styles = [rng.choice(LENGTH_STYLES) for _ in range(n)]
+    call = CallRecorder(engine, store)
+    pool = _Pool(rejected)
+
+    # Model rounds: ask for pairs still short of their share, least-asked first, new seeds each round.
+    per_pair = max(1, math.ceil(n / len(pairs)))
+    got: Counter = Counter()
+    asked: Counter = Counter()
+    rounds = 0
+    while rounds < MAX_ROUNDS and len(pool.items) < n:
+        missing = n - len(pool.items)
+        wanted = max(1, math.ceil(OVERSHOOT * missing / PER_REQUEST))
+        open_pairs = sorted((p for p in pairs if got[p] < per_pair), key=lambda p: asked[p])
+        open_pairs = open_pairs or list(pairs)
+        batch = [open_pairs[i % len(open_pairs)] for i in range(wanted)]
+        requests = [build_request(topic, cat, seed=(seed * 1_000_003 + rounds * 100_003 + i) % 2**31)
+                    for i, (topic, cat) in enumerate(batch)]
+        completions = call(STAGE, requests, template=TEMPLATE)
+        rounds += 1
+        accepted = []
+        for (topic, cat), completion in zip(batch, completions):
+            asked[(topic, cat)] += 1
+            items = parse_reply(completion.text)
+            if items is None:
+                rejected["bad_json"] += 1
+                continue
+            for item in items:
+                reason, base = check(item, topic, cat)
+                if reason:
+                    rejected[reason] += 1
+                else:
+                    accepted.append(_Candidate(base, topic, cat, "model"))
+        got.update((c.topic, c.category) for c in pool.add(accepted))
+        if on_progress is not None:
+            on_progress(min(len(pool.items), n), n)
+
+    # Assemble: balance categories, add lengths, drop near-duplicate finals; fill from templates.
+    templates = template_candidates(pairs)
+    while True:
+        if len(pool.items) < n:
+            _fill(pool, templates, n)
+        chosen = _choose(pool.items, categories, n)
+        finals, unusable = [], []
+        for c in chosen:
+            text = with_length(c.base, schedule[len(finals)], styles[len(finals)])
+            if text is None:
+                unusable.append(c)
+            else:
+                finals.append((c, text, schedule[len(finals)]))
+        keep = set(keep_unique([text for _, text, _ in finals]))
+        dupes = [c for i, (c, _, _) in enumerate(finals) if i not in keep]
+        if not unusable and not dupes:
+            break
+        rejected["length_unparsable"] += len(unusable)
+        rejected["duplicate"] += len(dupes)
+        pool.remove(unusable + dupes)
+    records = [{"instruction": text, "length": words, "category": c.category, "topic": c.topic, "source": c.source}
+               for c, text, words in finals]
+    for r in records:  # the contract with `writer dataset generate --words-field length`
+        assert parse_target_words(r["instruction"]).words == r["length"], r
+    if on_progress is not None:
+        on_progress(len(records), n)
+    return SynthesisReport(records=records, from_model=sum(r["source"] == "model" for r in records),
+                           from_template=sum(r["source"] == "template" for r in records),
+                           rejected={k: v for k, v in sorted(rejected.items()) if v}, rounds=rounds)
+
+
+def _fill(pool: _Pool, templates, n: int) -> None:
+    """Add template instructions to the pool until it holds n (or the templates run out)."""
+    while len(pool.items) < n:
+        batch = [c for c, _ in zip(templates, range(2 * (n - len(pool.items))))]
+        if not batch:
+            return
+        pool.add(batch)
