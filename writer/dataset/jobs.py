@@ -64,7 +64,7 @@ def read_instructions(path: str | Path, *, samples: int = 1, words_field: str = 
         raise UsageError(f"instructions file is not UTF-8 text: {path}") from None
     parsed = ParsedInstructions(items=[])
     unknown: dict[str, list[int]] = {}
-    known = set(INSTRUCTION_FIELDS) | set(CATEGORY_FIELDS) | {words_field}
+    known = set(INSTRUCTION_FIELDS) | set(CATEGORY_FIELDS) | {words_field, "length_source"}
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue

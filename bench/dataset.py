@@ -1,0 +1,108 @@
+"""Benchmark: does a dataset job keep the engine busy? The full workflow against raw engine calls.
+
+In one run, on one warm engine:
+  (b) `writer dataset generate`'s job runner composes N LongBench-Write instructions, K at a
+      time, with the full workflow (plan, memory, Generator/Extender, checks, judges);
+  (a) the same number of output tokens as plain engine calls: prose requests of fixed length
+      (min_tokens = max_tokens), all handed to the engine at once, so it batches as it likes.
+      That is the most the engine can give for those tokens, the bar the workflow is measured against.
+Prints output tokens/s of both and their ratio (goal: >= 0.8), documents/hour and words/hour,
+and writes bench/results/dataset.json. (b) runs first, so (a) knows how many tokens to make.
+
+    .venv/bin/python bench/dataset.py [--limit 8] [--max-length 500] [--concurrency 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
+    sys.path[0] = str(ROOT)  # keep `import judges` on the package, not on bench/judges.py
+PROMPTS = ROOT.parent / "shared" / "benchmarks" / "longbench_write_en.jsonl"
+RAW_REQUEST_TOKENS = 400
+
+
+def pick_instructions(limit: int, max_length: int) -> list[dict]:
+    rows = [json.loads(line) for line in PROMPTS.read_text().splitlines() if line.strip()]
+    rows = [r for r in rows if r["length"] <= max_length]
+    return [{"instruction": r["prompt"], "length": r["length"], "category": r.get("type")} for r in rows[:limit]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=8, help="instructions (documents)")
+    parser.add_argument("--max-length", type=int, default=500, help="only prompts asking for at most this many words")
+    parser.add_argument("--concurrency", type=int, default=8, help="documents composed at once")
+    parser.add_argument("--model", default=None, help="model folder (default: the embedded model)")
+    parser.add_argument("--engine", default=None)
+    parser.add_argument("--base-url", default=None)
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "dataset.json"))
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="writer-bench-dataset-"))
+    os.environ.setdefault("WRITER_DATA_DIR", str(work / "data"))
+
+    from writer.api import resolve_engine
+    from writer.dataset.jobs import create_job, run_job
+    from writer.engines import close_engines
+    from writer.engines.base import ChatRequest, Message
+    from writer.store import Store
+
+    engine = resolve_engine(args.engine, args.model, args.base_url)
+    engine.generate([ChatRequest(messages=[Message(role="user", content="Say hello.")], max_tokens=8)])  # warm up
+    store = Store()
+    source = work / "instructions.jsonl"
+    rows = pick_instructions(args.limit, args.max_length)
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    job, _ = create_job(store, source, out=work / "docs", engine_name=engine.name, model=engine.model_id,
+                        concurrency=args.concurrency)
+    started = time.perf_counter()
+    status = run_job(store, job, engine)
+    workflow_s = time.perf_counter() - started
+    tokens = status.output_tokens
+    # output tokens of every call the job made, the planner's and the checks' included
+    workflow = {"documents": status.counts["done"], "failed": status.counts.get("failed", 0), "words": status.words,
+                "output_tokens": tokens, "wall_s": round(workflow_s, 1),
+                "output_tok_s": round(tokens / workflow_s, 2),
+                "docs_per_hour": round(status.counts["done"] * 3600 / workflow_s, 1),
+                "words_per_hour": round(status.words * 3600 / workflow_s)}
+
+    n = max(1, math.ceil(tokens / RAW_REQUEST_TOKENS))
+    requests = [ChatRequest(messages=[Message(role="user", content=r["instruction"])], max_tokens=RAW_REQUEST_TOKENS,
+                            min_tokens=RAW_REQUEST_TOKENS, temperature=0.7, seed=i)
+                for i, r in zip(range(n), rows * n)]
+    started = time.perf_counter()
+    completions = engine.generate(requests)
+    raw_s = time.perf_counter() - started
+    raw_tokens = sum(c.completion_tokens for c in completions)
+    raw = {"requests": n, "output_tokens": raw_tokens, "wall_s": round(raw_s, 1),
+           "output_tok_s": round(raw_tokens / raw_s, 2)}
+    ratio = workflow["output_tok_s"] / raw["output_tok_s"]
+    result = {"engine": engine.name, "model": engine.model_id, "instructions": len(rows),
+              "concurrency": args.concurrency, "max_length": args.max_length, "workflow": workflow, "raw": raw,
+              "throughput_ratio": round(ratio, 3)}
+    close_engines()
+
+    print(f"\n{len(rows)} LongBench-Write instructions (<= {args.max_length} words), {args.concurrency} at once, "
+          f"{engine.name} · {engine.model_id}\n")
+    print("| run | output tokens | wall s | output tok/s | documents/hour | words/hour |")
+    print("|---|---|---|---|---|---|")
+    print(f"| (a) raw engine calls, {n} x {RAW_REQUEST_TOKENS} tokens | {raw_tokens} | {raw['wall_s']} | "
+          f"{raw['output_tok_s']} | - | - |")
+    print(f"| (b) dataset job, full workflow | {tokens} | {workflow['wall_s']} | {workflow['output_tok_s']} | "
+          f"{workflow['docs_per_hour']} | {workflow['words_per_hour']} |")
+    print(f"\nworkflow / raw output tokens/s: {ratio:.2f} (goal >= 0.80)")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
