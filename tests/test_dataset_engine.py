@@ -138,3 +138,19 @@ def test_job_on_a_local_ray_instance_with_two_workers(embedded_engine, tmp_path)
     assert all(store.calls(it.run_id, "write") for it in items)  # the workers logged their calls
     report = export_job(store, "on-ray", "sft", "parquet", tmp_path / "sft")
     assert load(report.path).num_rows == report.records >= 1
+
+
+def test_instruction_synthesis_on_the_real_model(embedded_engine, tmp_path):
+    from writer.lengths import parse_target_words
+
+    topics = tmp_path / "topics.txt"
+    topics.write_text("public libraries\nurban beekeeping\n")
+    out = tmp_path / "instructions.jsonl"
+    result = runner.invoke(app, ["dataset", "instructions", "--topics", str(topics), "--n", "6", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) == 6
+    assert all(parse_target_words(r["instruction"]).words == r["length"] for r in records)
+    assert {r["topic"] for r in records} == {"public libraries", "urban beekeeping"}
+    assert len({r["instruction"] for r in records}) == 6
+    assert "from the model" in result.output
