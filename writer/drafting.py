@@ -14,6 +14,7 @@ there, so loops never pad a section to its budget.
 from __future__ import annotations
 
 from writer.artifacts import Plan
+from writer.chatter import strip_chatter
 from writer.calls import CallRecorder
 from writer.context import SECTION_TEMPLATE, TOKENS_PER_WORD, SectionBudget
 from writer.engines.base import ChatRequest, Message
@@ -28,11 +29,12 @@ EXTEND_ROUNDS = 2  # Self-Lengthen micro-iterations before plain continuation
 
 
 def clean_draft(text: str) -> str:
-    """Drop headings the model adds (the document adds its own) and surrounding blank space."""
-    lines = text.strip().splitlines()
+    """Drop headings the model adds (the document adds its own), its chatter ("Sure, here is ...")
+    and surrounding blank space."""
+    lines = strip_chatter(text).splitlines()
     while lines and (lines[0].lstrip().startswith("#") or not lines[0].strip()):
         lines.pop(0)
-    return "\n".join(lines).strip()
+    return strip_chatter("\n".join(lines))
 
 
 def generate(call: CallRecorder, messages: list[Message], words: int, index: int, n: int = 1,

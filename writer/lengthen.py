@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from prompts import render
 from writer.calls import CallRecorder
+from writer.chatter import strip_chatter
 from writer.context import TOKENS_PER_WORD
 from writer.engines.base import ChatRequest, Message
 from writer.lengths import SENTENCE_END, count_words, join_text, trim_to_words
@@ -56,7 +57,8 @@ def extend(call: CallRecorder, instruction: str, drafts: list[str], words: int, 
                           max_tokens=int(count_words(f) * 2.2 * TOKENS_PER_WORD) + 32,
                           min_tokens=int(count_words(f) * 1.5 * TOKENS_PER_WORD),
                           temperature=temperature, repetition_penalty=repetition_penalty) for f in firsts]
-    enriched = [cut_loop(c.text.strip()) for c in call("extend", enrich, template=ENRICH_TEMPLATE, section_index=index)]
+    enriched = [cut_loop(strip_chatter(c.text))
+                for c in call("extend", enrich, template=ENRICH_TEMPLATE, section_index=index)]
     kept = [first_two_thirds(e) if e else "" for e in enriched]
     requests = []
     for draft, prefix in zip(drafts, kept):
@@ -70,6 +72,6 @@ def extend(call: CallRecorder, instruction: str, drafts: list[str], words: int, 
     rests = call("extend", requests, template=CONTINUE_TEMPLATE, section_index=index)
     out: list[str | None] = []
     for draft, prefix, rest in zip(drafts, kept, rests):
-        result = cut_loop(join_text(prefix, rest.text)).strip()
+        result = strip_chatter(cut_loop(join_text(prefix, rest.text)))
         out.append(result if count_words(result) > count_words(draft) else None)
     return out
