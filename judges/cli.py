@@ -134,10 +134,9 @@ def score(
 ) -> None:
     """Judge a file or a run's document; with a run id the judgment is stored with the run."""
     try:
-        from writer.engines import engine_names
+        from writer.engines import check_engine_name
 
-        if judge_engine is not None and judge_engine not in engine_names():
-            raise UsageError(f"unknown engine {judge_engine!r}; choose one of: {', '.join(engine_names())}")
+        check_engine_name(judge_engine)
         names = None
         if judges is not None:
             names = [n.strip() for n in judges.split(",") if n.strip()]

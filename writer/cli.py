@@ -26,7 +26,7 @@ try:  # Typer >= 0.25 vendors its own click
     from typer._click import exceptions as click_exceptions
 except ImportError:  # pragma: no cover - older Typer on real click
     import click.exceptions as click_exceptions
-from writer.engines import close_engines, engine_names
+from writer.engines import check_engine_name, close_engines
 from writer.errors import UsageError, WriterError
 from writer.lengths import resolve_target
 
@@ -49,11 +49,6 @@ WordsOpt = typer.Option(None, "--words", "-w", help="Target length in words (def
 def _fail(exc: WriterError) -> None:
     typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(exc.exit_code)
-
-
-def _check_engine(engine: str | None) -> None:
-    if engine is not None and engine not in engine_names():
-        raise UsageError(f"unknown engine {engine!r}; choose one of: {', '.join(engine_names())}")
 
 
 class ComposeProgress:
@@ -107,7 +102,7 @@ def compose(
 ) -> None:
     """Plan and write a long document."""
     try:
-        _check_engine(engine)
+        check_engine_name(engine)
         target = None
         if not resume:
             instruction = api.validate(instruction, words)
@@ -147,7 +142,7 @@ def plan(
 ) -> None:
     """Print the plan (sections, main points, word budgets) as JSON."""
     try:
-        _check_engine(engine)
+        check_engine_name(engine)
         result = api.plan(instruction, words=words, engine=engine, model=model, base_url=base_url)
     except WriterError as exc:
         _fail(exc)

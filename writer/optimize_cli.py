@@ -43,10 +43,9 @@ def optimize_cmd(
     try:
         if module not in ("planner", "judge"):
             raise UsageError(f"unknown module {module!r}; choose planner or judge")
-        from writer.engines import engine_names
+        from writer.engines import check_engine_name
 
-        if engine is not None and engine not in engine_names():
-            raise UsageError(f"unknown engine {engine!r}; choose one of: {', '.join(engine_names())}")
+        check_engine_name(engine)
         from writer.optimize import optimize
 
         result = optimize(module, trainset, valset=valset, optimizer=optimizer, out=out_path, metric=metric,

@@ -147,11 +147,10 @@ def generate(
     from judges import judge_names
     from writer.config import engine_settings
     from writer.dataset.jobs import create_job
-    from writer.engines import engine_names
+    from writer.engines import check_engine_name
 
     try:
-        if engine is not None and engine not in engine_names():
-            raise UsageError(f"unknown engine {engine!r}; choose one of: {', '.join(engine_names())}")
+        check_engine_name(engine)
         names = [j.strip() for j in judges.split(",") if j.strip()]
         unknown = [j for j in names if j not in judge_names()]
         if unknown or not names:

@@ -12,9 +12,10 @@ from importlib.metadata import entry_points
 
 from writer.config import EngineSettings, engine_settings
 from writer.engines.base import ChatRequest, Completion, Engine, Message
-from writer.errors import EngineConfigError
+from writer.errors import EngineConfigError, UsageError
 
-__all__ = ["ChatRequest", "Completion", "Engine", "Message", "get_engine", "engine_names", "close_engines"]
+__all__ = ["ChatRequest", "Completion", "Engine", "Message", "get_engine", "engine_names", "check_engine_name",
+           "close_engines"]
 
 _BUILTIN = {
     "vllm": "writer.engines.vllm_engine:VLLMEngine",
@@ -27,6 +28,12 @@ def engine_names() -> list[str]:
     names = set(_BUILTIN)
     names.update(ep.name for ep in entry_points(group="writer.engines"))
     return sorted(names)
+
+
+def check_engine_name(name: str | None) -> None:
+    """UsageError (one line) for an engine name that is neither built in nor a plugin; None is fine."""
+    if name is not None and name not in engine_names():
+        raise UsageError(f"unknown engine {name!r}; choose one of: {', '.join(engine_names())}")
 
 
 def _engine_class(name: str) -> type[Engine]:
