@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -63,6 +64,23 @@ def test_engine_batch_json_and_prefill(embedded_engine):
     assert outs[1].completion_tokens == 30 and not outs[1].text.lstrip().startswith("Once upon")
     assert outs[2].completion_tokens == 40
     assert embedded_engine.count_tokens("Hello world") >= 2
+
+
+def test_seeded_long_prompts_and_the_prefix_cache(embedded_engine):
+    """Seeded requests whose prompts pass one step's 4,096-token prefill budget (this crashed vLLM CPU with
+    chunked prefill on); a repeated prompt is served from the prefix cache and says so."""
+    from writer.engines.base import ChatRequest, Message
+
+    fixture = Path(__file__).parent / "fixtures" / "longbench_write_en.jsonl"
+    prompts = [json.loads(line)["prompt"] for line in fixture.open()]
+    halves = [" ".join(prompts[:32]), " ".join(prompts[28:])]
+    requests = [ChatRequest(messages=[Message(role="user", content=f"Summarise these requests: {text}")],
+                            max_tokens=4, seed=k) for k, text in enumerate(halves * 2)]
+    assert sum(embedded_engine.count_tokens(r.messages[0].content) for r in requests[:2]) > 4096
+    first = embedded_engine.generate(requests[:2])
+    again = embedded_engine.generate(requests[2:])
+    assert [o.completion_tokens for o in first + again] == [4] * 4
+    assert all(o.cached_tokens >= 0.9 * o.prompt_tokens for o in again)  # whole KV blocks are cached
 
 
 def test_engine_serves_concurrent_callers_continuously(embedded_engine):
