@@ -203,3 +203,24 @@ def test_split_half_and_two_thirds():
     a, b = split_half("One two three. Four five six. Seven eight nine. Ten eleven twelve.")
     assert a == "One two three. Four five six." and b == "Seven eight nine. Ten eleven twelve."
     assert count_words(first_two_thirds(prose(90, seed=2))) <= 60
+
+
+def test_cached_prompt_tokens_are_logged_and_a_store_without_them_is_migrated():
+    from sqlalchemy import text
+
+    from writer.engines.base import ChatRequest, Completion, Message
+
+    old = Store()
+    with old.engine.begin() as conn:  # a store from before migration 7: calls has no cached_tokens column
+        conn.execute(text("ALTER TABLE calls DROP COLUMN cached_tokens"))
+        conn.execute(text("DELETE FROM schema_version WHERE version = 7"))
+        conn.execute(text("INSERT INTO calls (run_id, stage, messages, params, output, prompt_tokens, "
+                          "completion_tokens, seconds, engine, model, created_at) VALUES ('r1', 'write', '[]', '{}', 'old', "
+                          "10, 20, 0, '', '', '2026-01-01 00:00:00')"))
+    store = Store()
+    request = ChatRequest(messages=[Message(role="user", content="hi")])
+    store.log_calls("r1", "write", [request], [Completion(text="new", prompt_tokens=30, completion_tokens=5,
+                                                          cached_tokens=24)])
+    stats = store.call_stats("r1")
+    assert (stats.calls, stats.prompt_tokens, stats.cached_tokens, stats.output_tokens) == (2, 40, 24, 25)
+    assert [c.cached_tokens for c in store.calls("r1")] == [0, 24]

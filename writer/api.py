@@ -156,7 +156,8 @@ def _result(store: Store, run_id: str) -> ComposeResult:
     text = assemble(plan_, sections) if plan_ and sections else ""
     stats = store.call_stats(run_id)
     stats = Stats(words=count_words(text), sections=len(sections), seconds=run.seconds, calls=stats.calls,
-                  prompt_tokens=stats.prompt_tokens, output_tokens=stats.output_tokens)
+                  prompt_tokens=stats.prompt_tokens, cached_tokens=stats.cached_tokens,
+                  output_tokens=stats.output_tokens)
     return ComposeResult(run_id=run_id, instruction=run.instruction, text=text, plan=plan_, sections=sections,
                          stats=stats, output_path=run.output_path)
 

@@ -43,6 +43,7 @@ class Stats(BaseModel):
     sections: int = 0
     seconds: float = 0.0
     prompt_tokens: int = 0
+    cached_tokens: int = 0  # of prompt_tokens, served from the engine's prefix cache
     output_tokens: int = 0
     calls: int = 0
 

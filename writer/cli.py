@@ -201,14 +201,15 @@ def runs_show(
     info = {"run_id": run.run_id, "status": row.status, "instruction": run.instruction, "engine": row.engine,
             "model": row.model, "target_words": row.target_words, "words": run.stats.words,
             "sections_written": len(run.sections), "calls": run.stats.calls,
-            "prompt_tokens": run.stats.prompt_tokens, "output_tokens": run.stats.output_tokens,
+            "prompt_tokens": run.stats.prompt_tokens, "cached_prompt_tokens": run.stats.cached_tokens,
+            "output_tokens": run.stats.output_tokens,
             "seconds": round(run.stats.seconds, 2), "output_path": run.output_path, "error": row.error,
             "plan": run.plan.model_dump() if run.plan else None}
     if as_json:
         out.print(json.dumps(info, indent=2), markup=False)
         return
     for key in ("run_id", "status", "engine", "model", "target_words", "words", "sections_written", "calls",
-                "prompt_tokens", "output_tokens", "seconds", "output_path", "error"):
+                "prompt_tokens", "cached_prompt_tokens", "output_tokens", "seconds", "output_path", "error"):
         out.print(f"{key}: {info[key]}", markup=False)
     out.print(f"instruction: {run.instruction}", markup=False)
     if run.plan:

@@ -51,6 +51,7 @@ class Completion(BaseModel):
     text: str
     prompt_tokens: int
     completion_tokens: int
+    cached_tokens: int = 0  # prompt tokens served from the engine's prefix cache (not computed again)
     finish_reason: str | None = None
     seconds: float = 0.0
 

@@ -102,6 +102,7 @@ class OpenAIEngine(Engine):
             text=choice.message.content or "",
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,
+            cached_tokens=getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", None) or 0,
             finish_reason=choice.finish_reason,
             seconds=time.perf_counter() - started,
         )

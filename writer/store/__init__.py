@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import create_engine, func, inspect, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Engine as SQLEngine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -54,8 +55,15 @@ def _migration_6(bind: SQLEngine) -> None:
         row.__table__.create(bind, checkfirst=True)
 
 
+def _migration_7(bind: SQLEngine) -> None:
+    """calls.cached_tokens: how much of each prompt the engine's prefix cache served."""
+    if "cached_tokens" not in {c["name"] for c in inspect(bind).get_columns("calls")}:
+        with bind.begin() as conn:
+            conn.execute(sql_text("ALTER TABLE calls ADD COLUMN cached_tokens INTEGER DEFAULT 0"))
+
+
 MIGRATIONS: list[Callable[[SQLEngine], None]] = [_migration_1, _migration_2, _migration_3, _migration_4,
-                                                 _migration_5, _migration_6]
+                                                 _migration_5, _migration_6, _migration_7]
 
 
 class Store:
@@ -169,6 +177,7 @@ class Store:
                 s.add(CallRow(run_id=run_id, stage=stage, section_index=section_index, template=template,
                               messages=[m.model_dump() for m in req.messages], params=params, output=comp.text,
                               prompt_tokens=comp.prompt_tokens, completion_tokens=comp.completion_tokens,
+                              cached_tokens=comp.cached_tokens,
                               finish_reason=comp.finish_reason, seconds=comp.seconds, engine=engine, model=model))
 
     def calls(self, run_id: str, stage: str | None = None) -> Sequence[CallRow]:
@@ -180,11 +189,12 @@ class Store:
 
     def call_stats(self, run_id: str) -> Stats:
         with self.Session() as s:
-            n, prompt, output = s.execute(
+            n, prompt, cached, output = s.execute(
                 select(func.count(CallRow.id), func.coalesce(func.sum(CallRow.prompt_tokens), 0),
+                       func.coalesce(func.sum(CallRow.cached_tokens), 0),
                        func.coalesce(func.sum(CallRow.completion_tokens), 0)).where(CallRow.run_id == run_id)
             ).one()
-        return Stats(calls=n, prompt_tokens=prompt, output_tokens=output)
+        return Stats(calls=n, prompt_tokens=prompt, cached_tokens=cached, output_tokens=output)
 
     # judgments
     def save_judgment(self, run_id: str | None, judge: str, score: float | None, details: dict | None = None,

@@ -99,6 +99,7 @@ class CallRow(Base):
     output: Mapped[str] = mapped_column(Text)
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cached_tokens: Mapped[int] = mapped_column(Integer, default=0)  # of prompt_tokens, from the prefix cache
     finish_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
     engine: Mapped[str] = mapped_column(String(32), default="")
