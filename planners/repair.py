@@ -111,15 +111,18 @@ def repair_plan(instruction: str, target_words: int, raw_sections: list) -> tupl
             repairs.append(f"section {k + 1}: main point taken from its title")
         items.append({"title": title, "main_point": point, "words": _as_int(raw.get("words"))})
 
-    unique, seen_titles, seen_points = [], set(), set()
+    unique, seen_titles, seen_points, dropped = [], set(), set(), {}
     for item in items:
         t, p = _norm(item["title"]), _norm(item["main_point"])
         if t in seen_titles or p in seen_points:
-            repairs.append(f"dropped duplicate section {item['title']!r}")
+            dropped[item["title"]] = dropped.get(item["title"], 0) + 1
             continue
         seen_titles.add(t)
         seen_points.add(p)
         unique.append(item)
+    # one note per repeated title: a looping model can repeat a section dozens of times
+    repairs += [f"dropped duplicate section {title!r}" + (f" ({n} copies)" if n > 1 else "")
+                for title, n in dropped.items()]
 
     low, high = section_count_bounds(target_words)
     if len(unique) > high:

@@ -66,6 +66,13 @@ def test_repair_fills_missing_fields_and_drops_duplicates():
     assert any("duplicate" in r for r in repairs)
 
 
+def test_a_section_repeated_many_times_is_one_repair_note():
+    raw = [sec("Origins"), sec("Trade")] + [sec("Ceremony")] * 60  # a small model looping in its plan JSON
+    sections, repairs = repair_plan(INSTRUCTION, 10000, raw)
+    assert [s.title for s in sections][:3] == ["Origins", "Trade", "Ceremony"]
+    assert [r for r in repairs if "duplicate" in r] == ["dropped duplicate section 'Ceremony' (59 copies)"]
+
+
 def test_targets_over_600_get_at_least_two_sections():
     sections, _ = repair_plan(INSTRUCTION, 650, [sec("Everything", words=650)])
     assert len(sections) == 2
