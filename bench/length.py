@@ -11,7 +11,10 @@ Documents are composed `--concurrency` at a time, in threads sharing one engine 
 their calls (continuously, for the vLLM engine), so a CPU or GPU engine runs full. Each prompt's
 row also records the largest context (prompt + output tokens) any of its calls used, against
 the engine's window. Results are written after every document; `--continue` skips prompts
-already in the results file, so an interrupted run picks up where it stopped.
+already in the results file, and resumes (keeping their finished sections) the compose runs that
+were in flight when the run stopped: their run ids are in the results file under `running`, and
+the runs live in `--data-dir` (default: beside `--out`), so a run can be stopped and continued
+in a later session.
 
 The full run asks for 133,550 words: hours on a 2-core CPU, minutes on a GPU server
 (`--engine openai --base-url ...`). Quick runs take a subset:
@@ -26,7 +29,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -57,8 +59,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=1, help="documents composed at once")
     parser.add_argument("--continue", dest="resume", action="store_true", help="skip prompts already in --out")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "length.json"))
+    parser.add_argument("--data-dir", default=None,
+                        help="where the compose runs are stored (default: OUT's name + '.runs/', kept for --continue)")
     args = parser.parse_args()
-    os.environ.setdefault("WRITER_DATA_DIR", tempfile.mkdtemp(prefix="writer-bench-"))
+    out = Path(args.out)
+    data_dir = Path(args.data_dir) if args.data_dir else out.with_suffix(".runs")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["WRITER_DATA_DIR"] = str(data_dir.resolve())
 
     import writer
     from judges.length import length_score
@@ -77,25 +84,37 @@ def main() -> None:
         rows = [r for r in rows if r["length"] <= args.max_length]
     rows = rows[: args.limit] if args.limit else rows
 
-    out = Path(args.out)
-    results = []
+    results, running = [], {}  # running: prompt id -> run id of a compose in flight
     if args.resume and out.exists():
-        results = json.loads(out.read_text())["prompts"]
+        previous = json.loads(out.read_text())
+        results = previous["prompts"]
+        running = {int(k): v for k, v in previous.get("running", {}).items()}
         rows = [r for r in rows if r["id"] not in {x["id"] for x in results}]
     engine = shareable(resolve_engine(args.engine, args.model, args.base_url))
     mode = args.mode or default_mode(engine)
     store = Store()
+    known_runs = {run.id for run in store.list_runs(limit=10**6)}
+    running = {k: v for k, v in running.items() if v in known_runs}  # runs from another data dir start over
     lock = threading.Lock()
 
+    def started_run(prompt_id: int):
+        def on_event(kind: str, data: dict) -> None:
+            if kind == "run":
+                with lock:
+                    running[prompt_id] = data["run_id"]
+                    write_results(out, engine, mode, results, None, running)
+        return on_event
+
     def one(r: dict) -> dict:
-        started = time.perf_counter()
-        doc = writer.compose(r["prompt"], engine=engine, mode=mode, store=store)
+        resume = running.get(r["id"])
+        doc = writer.compose(None if resume else r["prompt"], engine=engine, mode=mode, store=store,
+                             resume=resume, on_event=started_run(r["id"]))
         calls = store.calls(doc.run_id)
         return {"id": r["id"], "required": r["length"], "words": doc.words, "bucket": bucket(r["length"]),
                 "s_l": round(length_score(r["length"], doc.words), 2), "run_id": doc.run_id,
                 "sections": len(doc.sections), "output_tokens": doc.stats.output_tokens,
                 "max_context_tokens": max(c.prompt_tokens + c.completion_tokens for c in calls),
-                "seconds": round(time.perf_counter() - started, 1)}
+                "seconds": round(store.get_run(doc.run_id).seconds, 1), "resumed": bool(resume)}
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=max(1, args.concurrency)) as pool:
@@ -109,7 +128,8 @@ def main() -> None:
                 continue
             with lock:
                 results.append(x)
-                write_results(out, engine, mode, results, None)
+                running.pop(x["id"], None)
+                write_results(out, engine, mode, results, None, running)
             print(f"#{x['id']:>2} required {x['required']:>6}  wrote {x['words']:>6}  S_l {x['s_l']:6.1f}  "
                   f"max context {x['max_context_tokens']}/{engine.context_window}  {x['seconds']:.0f} s", flush=True)
     wall = time.perf_counter() - started
@@ -122,7 +142,7 @@ def main() -> None:
         print(f"| {name} | {row['n']} | {'-' if row['s_l'] is None else row['s_l']} |")
     print(ANCHORS)
     print(f"mode {mode}, {args.concurrency} documents at once, {wall:.0f} s wall for {len(rows)} prompts this run")
-    write_results(out, engine, mode, results, table)
+    write_results(out, engine, mode, results, table, running)
 
 
 def summarise(results: list[dict]) -> dict:
@@ -133,11 +153,15 @@ def summarise(results: list[dict]) -> dict:
     return table
 
 
-def write_results(out: Path, engine, mode: str, results: list[dict], table: dict | None) -> None:
+def write_results(out: Path, engine, mode: str, results: list[dict], table: dict | None,
+                  running: dict[int, str]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"model": engine.model_id, "engine": engine.name, "mode": mode,
-                               "table": table or summarise(results), "prompts": sorted(results, key=lambda x: x["id"])},
-                              indent=2) + "\n")
+    text = json.dumps({"model": engine.model_id, "engine": engine.name, "mode": mode,
+                       "table": table or summarise(results), "prompts": sorted(results, key=lambda x: x["id"]),
+                       "running": {str(k): v for k, v in sorted(running.items())}}, indent=2) + "\n"
+    partial = out.with_suffix(".json.partial")
+    partial.write_text(text)
+    partial.replace(out)  # a kill mid-write never leaves a truncated results file
 
 
 if __name__ == "__main__":
