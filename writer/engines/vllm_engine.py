@@ -166,7 +166,8 @@ class VLLMEngine(Engine):
             os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", cpu_bind_list())
             # vLLM CPU 0.32 crashes the engine ("CPU Generator does not use offset") when a seeded request's
             # prompt is prefilled in chunks, which happens once a step's prompts pass its 4,096-token budget
-            # (many instruction-synthesis requests at once). Whole-prompt prefill avoids it at no measured cost.
+            # (many instruction-synthesis requests at once). Whole-prompt prefill avoids it; 20 short requests
+            # decoded at 31.4 tok/s with it against 32.3 without, within run-to-run noise here.
             llm_kwargs.setdefault("enable_chunked_prefill", False)
         try:
             self.llm = vllm.LLM(model=model, max_model_len=max_model_len, enforce_eager=enforce_eager,
