@@ -93,8 +93,7 @@ def main() -> None:
     engine = shareable(resolve_engine(args.engine, args.model, args.base_url))
     mode = args.mode or default_mode(engine)
     store = Store()
-    known_runs = {run.id for run in store.list_runs(limit=10**6)}
-    running = {k: v for k, v in running.items() if v in known_runs}  # runs from another data dir start over
+    running = {k: v for k, v in running.items() if has_run(store, v)}  # runs from another data dir start over
     lock = threading.Lock()
 
     def started_run(prompt_id: int):
@@ -159,9 +158,19 @@ def write_results(out: Path, engine, mode: str, results: list[dict], table: dict
     text = json.dumps({"model": engine.model_id, "engine": engine.name, "mode": mode,
                        "table": table or summarise(results), "prompts": sorted(results, key=lambda x: x["id"]),
                        "running": {str(k): v for k, v in sorted(running.items())}}, indent=2) + "\n"
-    partial = out.with_suffix(".json.partial")
-    partial.write_text(text)
-    partial.replace(out)  # a kill mid-write never leaves a truncated results file
+    from writer.workflow import write_atomic
+
+    write_atomic(out, text)  # a kill mid-write never leaves a truncated results file
+
+
+def has_run(store, run_id: str) -> bool:
+    from writer.errors import UnknownRunError
+
+    try:
+        store.get_run(run_id)
+    except UnknownRunError:
+        return False
+    return True
 
 
 if __name__ == "__main__":
