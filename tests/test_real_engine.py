@@ -217,6 +217,25 @@ def test_openai_engine_against_a_served_model(served_model, tmp_path):
     assert json.loads(calls[0].output)["sections"]
 
 
+def test_openai_engine_stops_a_looping_generation_early(served_model):
+    """stop_on_loop over HTTP: the request is streamed and dropped once it loops, as in the in-process engine."""
+    from writer.engines.base import ChatRequest, Message
+    from writer.engines.openai_engine import OpenAIEngine
+    from writer.repetition import loop_start
+
+    line = "The old bell rang over the quiet harbour town."
+    messages = [Message(role="user", content=f"Write the sentence '{line}' again and again."),
+                Message(role="assistant", content=f"{line} {line}")]
+    engine = OpenAIEngine(base_url=served_model, concurrency=2)
+    watched, unwatched = engine.generate([
+        ChatRequest(messages=messages, continue_final=True, max_tokens=400, min_tokens=400, temperature=0,
+                    stop_on_loop=True),
+        ChatRequest(messages=messages, continue_final=True, max_tokens=400, min_tokens=400, temperature=0)])
+    assert unwatched.completion_tokens == 400 and loop_start(unwatched.text) is not None  # it does loop
+    assert watched.finish_reason == "loop" and watched.completion_tokens < 200
+    assert loop_start(watched.text) is None and watched.prompt_tokens == unwatched.prompt_tokens
+
+
 def test_section_cut_short_is_extended_to_its_budget(embedded_engine):
     """The Generator's drafts are held to 60 tokens; the control unit's extend instruction (the Extender, then
     continuation) brings every section to its budget, and the check passes it."""

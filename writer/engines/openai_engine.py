@@ -16,6 +16,7 @@ import openai
 
 from writer.engines.base import ChatRequest, Completion, Engine
 from writer.errors import EngineConfigError, EngineError
+from writer.repetition import LOOP_CHECK_TOKENS, loop_start
 
 
 class OpenAIEngine(Engine):
@@ -93,6 +94,8 @@ class OpenAIEngine(Engine):
             kwargs["extra_body"] = extra
         started = time.perf_counter()
         try:
+            if req.stop_on_loop:
+                return self._watched(kwargs, started)
             resp = self.client.chat.completions.create(**kwargs)
         except openai.APIError as exc:
             raise EngineError(f"{self.base_url}: {exc}") from exc
@@ -104,6 +107,43 @@ class OpenAIEngine(Engine):
             completion_tokens=usage.completion_tokens if usage else 0,
             cached_tokens=getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", None) or 0,
             finish_reason=choice.finish_reason,
+            seconds=time.perf_counter() - started,
+        )
+
+    def _watched(self, kwargs: dict, started: float) -> Completion:
+        """Stream one request, checking the text for a loop as it grows; stop reading at the first loop."""
+        options = {"include_usage": True, **({"continuous_usage_stats": True} if self.is_vllm else {})}
+        kwargs.setdefault("extra_body", {})["stream_options"] = options  # vLLM's extra key passes untouched
+        stream = self.client.chat.completions.create(**kwargs, stream=True)
+        parts: list[str] = []
+        tokens, checked, usage, finish, cut = 0, 0, None, None, None
+        try:
+            for chunk in stream:
+                usage = chunk.usage or usage
+                for choice in chunk.choices:
+                    if choice.delta.content:
+                        parts.append(choice.delta.content)
+                        tokens += 1  # a server sends about one token a chunk; usage, when sent, corrects it
+                    finish = choice.finish_reason or finish
+                if usage is not None:
+                    tokens = max(tokens, usage.completion_tokens or 0)
+                if tokens - checked >= LOOP_CHECK_TOKENS:
+                    checked = tokens
+                    cut = loop_start("".join(parts))
+                    if cut is not None:
+                        break
+        finally:
+            stream.close()  # on a loop: the server stops generating for a client that is gone
+        text = "".join(parts)
+        prompt = usage.prompt_tokens if usage is not None else self.count_tokens(
+            "\n".join(m["content"] for m in kwargs["messages"]))
+        cached = getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", None) or 0
+        return Completion(
+            text=text if cut is None else text[:cut].rstrip(),
+            prompt_tokens=prompt,
+            completion_tokens=tokens,
+            cached_tokens=cached,
+            finish_reason=finish if cut is None else "loop",
             seconds=time.perf_counter() - started,
         )
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from writer.engines.base import ChatRequest, Completion, Engine
 from writer.errors import EngineConfigError
-from writer.repetition import loop_start
+from writer.repetition import LOOP_CHECK_TOKENS, loop_start
 
 
 def _is_local_path(model: str) -> bool:
@@ -38,9 +38,6 @@ def _is_local_path(model: str) -> bool:
 def cpu_bind_list() -> str:
     """All CPUs this process may run on, as vLLM's VLLM_CPU_OMP_THREADS_BIND list ("0,1")."""
     return ",".join(str(c) for c in sorted(os.sched_getaffinity(0)))
-
-
-LOOP_CHECK_TOKENS = 48  # how often (in generated tokens) a watched request is checked for a loop
 
 
 class _Stepper:
