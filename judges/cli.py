@@ -21,6 +21,7 @@ from typer.core import TyperGroup
 
 from judges import Judgment, judge, judge_names
 from judges.checklist import Annotation, calibrate
+from writer.cli_options import fail
 from writer.errors import UsageError, WriterError
 
 __all__ = ["judge_app"]
@@ -39,11 +40,6 @@ class DefaultToScore(TyperGroup):
 
 judge_app = typer.Typer(cls=DefaultToScore, help="Score documents: length, rules, quality, checklist, CLEAR.",
                         no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-
-
-def _fail(exc: WriterError) -> None:
-    typer.echo(f"error: {exc}", err=True)
-    raise typer.Exit(exc.exit_code)
 
 
 def _read(path: Path, what: str) -> str:
@@ -152,7 +148,7 @@ def score(
                        category=category, judges=names, engine=judge_engine, model=judge_model,
                        base_url=judge_base_url, run_id=run_id, program=program)
     except WriterError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         out.print(result.model_dump_json(indent=2), markup=False)
     else:
@@ -176,7 +172,7 @@ def calibrate_cmd(
                                      f"({str(exc).splitlines()[-1].strip()[:160]})") from None
         fits = calibrate(rows)
     except WriterError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         for f in fits:
             out.print(f.model_dump_json(), markup=False)

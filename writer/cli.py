@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from judges.cli import judge_app
+from writer.cli_options import BaseUrlOpt, EngineOpt, ModelOpt, fail
 from writer.dataset.cli import dataset_app, optional_ray_address
 from writer.optimize_cli import optimize_cmd
 from writer import api
@@ -39,16 +40,7 @@ app.add_typer(dataset_app, name="dataset")
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
-EngineOpt = typer.Option(None, "--engine", "-e", help="Engine: vllm (default, in-process) or openai.",
-                         envvar="WRITER_ENGINE", show_envvar=False)
-ModelOpt = typer.Option(None, "--model", "-m", help="Model folder or id (default: the embedded SmolLM2-135M).")
-BaseUrlOpt = typer.Option(None, "--base-url", help="OpenAI-compatible server URL, e.g. http://127.0.0.1:8000/v1.")
 WordsOpt = typer.Option(None, "--words", "-w", help="Target length in words (default: from the instruction).")
-
-
-def _fail(exc: WriterError) -> None:
-    typer.echo(f"error: {exc}", err=True)
-    raise typer.Exit(exc.exit_code)
 
 
 class ComposeProgress:
@@ -117,7 +109,7 @@ def compose(
                                  output=output, resume=resume, on_event=progress, candidates=candidates,
                                  mode=mode, program=program)
     except WriterError as exc:
-        _fail(exc)
+        fail(exc)
     stats = result.stats
     if as_json:
         out.print(json.dumps({"run_id": result.run_id, "words": stats.words, "sections": stats.sections,
@@ -145,7 +137,7 @@ def plan(
         check_engine_name(engine)
         result = api.plan(instruction, words=words, engine=engine, model=model, base_url=base_url)
     except WriterError as exc:
-        _fail(exc)
+        fail(exc)
     out.print(result.model_dump_json(indent=2), markup=False)
 
 
@@ -165,7 +157,7 @@ def runs_list(
     try:
         runs = api.list_runs(limit)
     except WriterError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         for r in runs:
             out.print(json.dumps({"run_id": r.id, "status": r.status, "words": r.words, "target_words": r.target_words,
@@ -191,7 +183,7 @@ def runs_show(
         row = api.list_runs_row(run_id)
         mem = api.get_memory(run_id) if memory else None
     except WriterError as exc:
-        _fail(exc)
+        fail(exc)
     if mem is not None:
         _print_memory(mem, as_json)
         return

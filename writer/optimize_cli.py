@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from writer.cli_options import EngineOpt, ModelOpt, fail
 from writer.errors import UsageError, WriterError
 
 __all__ = ["optimize_cmd"]
@@ -34,8 +35,8 @@ def optimize_cmd(
     max_demos: int = typer.Option(2, "--max-demos", help="Most bootstrapped demos in the compiled prompt."),
     trials: Optional[int] = typer.Option(None, "--trials", help="MIPROv2 trials (default: auto=light)."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Use at most this many training and validation examples each."),
-    engine: Optional[str] = typer.Option(None, "--engine", "-e", help="Engine: vllm (default, in-process) or openai."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model folder or id (default: the embedded SmolLM2-135M)."),
+    engine: Optional[str] = EngineOpt,
+    model: Optional[str] = ModelOpt,
     base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server URL (a vLLM server uses DSPy's hosted_vllm route)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
@@ -52,8 +53,7 @@ def optimize_cmd(
                           judge=judge, engine=engine, model=model, base_url=base_url, threshold=threshold,
                           max_demos=max_demos, trials=trials, limit=limit)
     except WriterError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(exc.exit_code)
+        fail(exc)
     if as_json:
         out.print(json.dumps(result.__dict__), markup=False)
     else:

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from writer.cli_options import BaseUrlOpt, EngineOpt, ModelOpt, fail
 from writer.errors import UsageError, WriterError
 
 dataset_app = typer.Typer(help="Dataset jobs: write many documents, export SFT/DPO/lengthen data.",
@@ -27,19 +28,10 @@ dataset_app = typer.Typer(help="Dataset jobs: write many documents, export SFT/D
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-EngineOpt = typer.Option(None, "--engine", "-e", help="Engine: vllm (default, in-process) or openai.",
-                         envvar="WRITER_ENGINE", show_envvar=False)
-ModelOpt = typer.Option(None, "--model", "-m", help="Model folder or id (default: the embedded SmolLM2-135M).")
-BaseUrlOpt = typer.Option(None, "--base-url", help="OpenAI-compatible server URL.")
 ConcurrencyOpt = typer.Option(None, "--concurrency", "-k", help="Documents composed at once (default 8).")
 RayOpt = typer.Option(None, "--ray", help="Run on Ray: `--ray` alone starts a local Ray instance; "
                                           "`--ray auto` or `--ray ray://HOST:10001` joins a cluster.")
 WorkersOpt = typer.Option(None, "--workers", help="Ray workers, one engine each (default: one per GPU, or 2).")
-
-
-def _fail(exc: WriterError) -> None:
-    typer.echo(f"error: {exc}", err=True)
-    raise typer.Exit(exc.exit_code)
 
 
 def _store():
@@ -163,7 +155,7 @@ def generate(
                                     model=settings.model or "embedded", samples=samples, concurrency=concurrency,
                                     words_field=words_field, name=job, judges=names, engine_options=options)
     except WriterError as exc:
-        _fail(exc)
+        fail(exc)
     for s in parsed.skipped:
         err.print(f"skipped line {s['line']}: {s['error']}")
     for note in parsed.notes:
@@ -173,7 +165,7 @@ def generate(
     try:
         _run(store, job_id, concurrency=concurrency, ray=ray, workers=workers, engine_options=options)
     except WriterError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 @dataset_app.command("resume")
@@ -190,7 +182,7 @@ def resume(
         _run(store, job, concurrency=concurrency, ray=ray, workers=workers,
              engine_options=(row.options or {}).get("engine", {}))
     except WriterError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 @dataset_app.command("status")
@@ -218,7 +210,7 @@ def status(
             return
         s = job_status(store, job)
     except WriterError as exc:
-        _fail(exc)
+        fail(exc)
     info = s.as_dict()
     if as_json:
         out.print(json.dumps(info, indent=2), markup=False)
@@ -266,7 +258,7 @@ def instructions(
         report = synthesize(eng, seeds, n, seed=seed, store=_store(), lengths=(min_words, max_words))
         write_instructions(out_file, report.records)
     except WriterError as exc:
-        _fail(exc)
+        fail(exc)
     err.print(f"{len(report.records)} instructions ({report.from_model} from the model, {report.from_template} from "
               f"templates, {sum(report.rejected.values())} rejected) · {out_file}")
 
@@ -291,7 +283,7 @@ def export(
         report = export_job(_store(), job, fmt, to, out_dir, min_score=min_score, length_ratio=ratio,
                             dedupe=not no_dedupe, min_margin=min_margin)
     except WriterError as exc:
-        _fail(exc)
+        fail(exc)
     dropped = ", ".join(f"{k} {v}" for k, v in report.dropped.items() if v) or "none"
     err.print(f"{report.records} records · {report.path} · card {report.card_path} · dropped: {dropped}")
     if not report.records:

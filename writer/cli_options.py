@@ -1,0 +1,25 @@
+"""What the `writer` commands share: the engine options and the one-line error exit.
+
+One place, so `writer compose`, `writer dataset ...`, `writer judge ...` and `writer optimize`
+spell and document `--engine/--model/--base-url` the same way, and fail the same way: one line
+on stderr, exit code 2 for bad input, 1 for runtime failures (`WriterError.exit_code`).
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+
+from writer.errors import WriterError
+
+EngineOpt = typer.Option(None, "--engine", "-e", help="Engine: vllm (default, in-process) or openai.",
+                         envvar="WRITER_ENGINE", show_envvar=False)
+ModelOpt = typer.Option(None, "--model", "-m", help="Model folder or id (default: the embedded SmolLM2-135M).")
+BaseUrlOpt = typer.Option(None, "--base-url", help="OpenAI-compatible server URL, e.g. http://127.0.0.1:8000/v1.")
+
+
+def fail(exc: WriterError) -> NoReturn:
+    """Print `error: ...` on stderr and exit with the error's code."""
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(exc.exit_code)
