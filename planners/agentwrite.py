@@ -1,9 +1,12 @@
 """AgentWrite planning (LongWriter): the instruction becomes sections with main points and word budgets.
 
-The model is asked for JSON under a schema (constrained decoding), so the reply always
-parses; `repair_plan` then makes the content usable. If the reply still cannot be used
-(truncated JSON, no sections) the planner retries once colder, then falls back to a plan
-made only by the repair, and says so in the plan's repairs.
+The model is asked for JSON under a schema (constrained decoding); `repair_plan` then makes
+the content usable. The request is watched for loops (`stop_on_loop`): a small model asked for
+many sections tends to repeat one section until `max_tokens` (with the 135M model, minutes of
+decoding for a 10,000-word plan), so the engine stops it at the first repeat and the complete
+sections before the cut are kept (`parse_sections`); the repair adds what is missing. If the
+reply still yields no section the planner retries once colder, then falls back to a plan made
+only by the repair, and says so in the plan's repairs.
 """
 
 from __future__ import annotations
@@ -47,6 +50,50 @@ def plan_schema(max_sections: int) -> dict:
     }
 
 
+def parse_sections(raw: str) -> list:
+    """The "sections" of a planner reply; [] when there are none. From a reply cut short (stopped at a
+    loop or at `max_tokens`): the complete section objects, and the last, unfinished one if closing it
+    gives a title and a main point (a loop is cut where the repeat starts, often just before the first
+    copy's "words")."""
+    try:
+        data = json.loads(raw)
+        return (data.get("sections") or []) if isinstance(data, dict) else []
+    except json.JSONDecodeError:
+        pass
+    start = raw.find("[")
+    decoder, sections, i = json.JSONDecoder(), [], start + 1
+    while start >= 0:
+        while i < len(raw) and raw[i] in " \t\r\n,":
+            i += 1
+        try:
+            item, i = decoder.raw_decode(raw, i)
+        except json.JSONDecodeError:
+            last = _closed(raw[i:])
+            if last is not None:
+                sections.append(last)
+            break
+        if not isinstance(item, dict):
+            break
+        sections.append(item)
+    return sections
+
+
+def _closed(tail: str) -> dict | None:
+    """An unfinished section object closed, if that makes it one with a title and a whole main point."""
+    tail = tail.rstrip()
+    cut = tail.rfind(',"')  # without a trailing key or value that is itself unfinished
+    for text in (tail, tail[:cut] if cut > 0 else tail):
+        for suffix in ('"}', "}"):
+            try:
+                item = json.loads(text + suffix)
+            except json.JSONDecodeError:
+                continue
+            point = str(item.get("main_point", "")).strip() if isinstance(item, dict) else ""
+            if point and str(item.get("title", "")).strip() and ("words" in item or point[-1] in ".!?。！？"):
+                return item  # a main point cut mid-sentence is not kept
+    return None
+
+
 class AgentWritePlanner(Planner):
     """Plans with one constrained engine call (plus one retry), then repairs."""
 
@@ -64,22 +111,27 @@ class AgentWritePlanner(Planner):
             max_tokens=min(4096, 60 + 140 * min(high, 2 * n + 2)),
             temperature=self.temperature,
             json_schema=plan_schema(min(high, 2 * n + 2)),
+            stop_on_loop=True,
         )
 
     def plan(self, instruction: str, target: TargetLength) -> tuple[Plan, str]:
         request = self.request(instruction, target)
-        raw, sections = "", []
+        raw, sections, finish = "", [], None
         for attempt in range(2):
-            raw = self.call("plan", [request], template=TEMPLATE)[0].text
-            try:
-                sections = json.loads(raw).get("sections") or []
-            except (json.JSONDecodeError, AttributeError):
-                sections = []
+            reply = self.call("plan", [request], template=TEMPLATE)[0]
+            raw, finish = reply.text, reply.finish_reason
+            sections = parse_sections(raw)
             if sections:
                 break
             request = request.model_copy(update={"temperature": 0.0})
-        repaired, repairs = repair_plan(instruction, target.words, sections)
+        # a reply cut short meant to go on: fill it to the section count asked for, not just to the minimum
+        cut = finish in ("loop", "length")
+        repaired, repairs = repair_plan(instruction, target.words, sections,
+                                        min_sections=suggested_sections(target.words) if cut else None)
         if not sections:
             repairs.insert(0, "planner reply unusable twice; plan built by repair alone")
+        elif cut:
+            cause = "started repeating itself" if finish == "loop" else "reached its token limit"
+            repairs.insert(0, f"planner reply stopped where it {cause}; kept its {len(sections)} complete section(s)")
         return Plan(instruction=instruction, target_words=target.words, target_source=target.source,
                     sections=repaired, repairs=repairs), raw

@@ -1,7 +1,9 @@
 """Deterministic plan repair: whatever the model wrote, the plan that comes out is usable.
 
-Small models write plans with empty or duplicated sections and budgets that do not add
-up. The repair (1) fills or drops empty sections, (2) drops duplicates, (3) brings the
+Small models write plans with empty, placeholder ("Title 7": "Title 7", copied from the
+prompt's example) or duplicated sections and budgets that do not add up. The repair (1) fills
+or drops empty and placeholder sections, (2) drops duplicates, also those that differ only in
+their numbers, (3) brings the
 section count within what the target allows (150-1000 words a section as in AgentWrite,
 at least 2 sections above 600 words), and (4) rebalances budgets so they sum exactly to
 the target, keeping the model's proportions where it gave any.
@@ -49,6 +51,14 @@ def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9\u4e00-\u9fff]+", " ", text.lower()).strip()
 
 
+_PLACEHOLDER = re.compile(r"(title|section|part|chapter|heading|main point|point|topic)?")
+
+
+def _shape(text: str) -> str:
+    """A title or main point without its numbers: "Title 7" and "Title 8" have the same shape."""
+    return " ".join(re.sub(r"[0-9]+", " ", _norm(text)).split())
+
+
 def _clean(text) -> str:
     return re.sub(r"\s+", " ", str(text or "")).strip()
 
@@ -91,8 +101,11 @@ def allocate(weights: list[float], total: int, low: float, high: float) -> list[
     return floors
 
 
-def repair_plan(instruction: str, target_words: int, raw_sections: list) -> tuple[list[PlannedSection], list[str]]:
-    """Make a usable plan from whatever the planner produced. Returns the sections and what was changed."""
+def repair_plan(instruction: str, target_words: int, raw_sections: list,
+                min_sections: int | None = None) -> tuple[list[PlannedSection], list[str]]:
+    """Make a usable plan from whatever the planner produced. Returns the sections and what was changed.
+    `min_sections` raises the fewest sections kept (within what the target allows), for a reply that was
+    cut short before it gave all the sections it was asked for."""
     repairs: list[str] = []
     items: list[dict] = []
     for k, raw in enumerate(raw_sections if isinstance(raw_sections, list) else []):
@@ -111,20 +124,29 @@ def repair_plan(instruction: str, target_words: int, raw_sections: list) -> tupl
             repairs.append(f"section {k + 1}: main point taken from its title")
         items.append({"title": title, "main_point": point, "words": _as_int(raw.get("words"))})
 
-    unique, seen_titles, seen_points, dropped = [], set(), set(), {}
+    unique, seen_titles, seen_points, seen_shapes, dropped, placeholders = [], set(), set(), set(), {}, []
     for item in items:
         t, p = _norm(item["title"]), _norm(item["main_point"])
-        if t in seen_titles or p in seen_points:
+        shape = (_shape(item["title"]), _shape(item["main_point"]))
+        if _PLACEHOLDER.fullmatch(shape[0]) and _PLACEHOLDER.fullmatch(shape[1]):
+            placeholders.append(item["title"])
+            continue
+        if t in seen_titles or p in seen_points or shape in seen_shapes:
             dropped[item["title"]] = dropped.get(item["title"], 0) + 1
             continue
         seen_titles.add(t)
         seen_points.add(p)
+        seen_shapes.add(shape)
         unique.append(item)
+    if placeholders:
+        repairs.append(f"dropped {len(placeholders)} placeholder section(s) ({', '.join(map(repr, placeholders[:3]))}"
+                       + (", ...)" if len(placeholders) > 3 else ")"))
     # one note per repeated title: a looping model can repeat a section dozens of times
     repairs += [f"dropped duplicate section {title!r}" + (f" ({n} copies)" if n > 1 else "")
                 for title, n in dropped.items()]
 
     low, high = section_count_bounds(target_words)
+    low = min(high, max(low, min_sections or 0))
     if len(unique) > high:
         repairs.append(f"merged {len(unique)} sections down to {high}")
         unique = unique[: high - 1] + [unique[-1]] if high > 1 else unique[:1]

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from writer.context import TOKENS_PER_WORD
 from writer.engines.base import ChatRequest, Completion, Engine
+from writer.repetition import loop_start
 
 VOCABULARY = ("garden river lantern harbor winter market teacher village library mountain orchard "
               "bridge journey letter season window meadow engine candle story painter sailor forest "
@@ -56,12 +57,13 @@ class ScriptedEngine(Engine):
 
     def __init__(self, plan_reply: str | dict | None = None, words_per_call: int | None = None,
                  context_window: int = 8192, reply: Callable[[ChatRequest], str] | None = None,
-                 on_topic: bool = True):
+                 on_topic: bool = True, watch_loops: bool = False):
         self.plan_reply = plan_reply if isinstance(plan_reply, str) or plan_reply is None else json.dumps(plan_reply)
         self.words_per_call = words_per_call
         self.context_window = context_window
         self.reply = reply
         self.on_topic = on_topic
+        self.watch_loops = watch_loops  # honour stop_on_loop as the real engines do: cut at the loop, finish "loop"
         self.requests: list[ChatRequest] = []
         self.closed = False
 
@@ -81,8 +83,11 @@ class ScriptedEngine(Engine):
             else:
                 words = self.words_per_call or max(1, int(max(req.min_tokens, 20) / TOKENS_PER_WORD))
                 text = lead + prose(max(1, words - len(lead.split())), seed=len(self.requests))
+            finish, cut = "stop", loop_start(text) if self.watch_loops and req.stop_on_loop else None
+            if cut is not None:
+                text, finish = text[:cut].rstrip(), "loop"
             out.append(Completion(text=text, prompt_tokens=sum(self.count_tokens(m.content) for m in req.messages),
-                                  completion_tokens=self.count_tokens(text), finish_reason="stop", seconds=0.01))
+                                  completion_tokens=self.count_tokens(text), finish_reason=finish, seconds=0.01))
         return out
 
     def count_tokens(self, text: str) -> int:

@@ -2,8 +2,9 @@ import json
 
 import pytest
 
-from planners.agentwrite import AgentWritePlanner, plan_schema
-from planners.repair import MAX_SECTION_WORDS, MIN_SECTION_WORDS, allocate, repair_plan, section_count_bounds
+from planners.agentwrite import AgentWritePlanner, parse_sections, plan_schema
+from planners.repair import (MAX_SECTION_WORDS, MIN_SECTION_WORDS, allocate, repair_plan, section_count_bounds,
+                             suggested_sections)
 from scripted_engine import ScriptedEngine
 from writer.calls import CallRecorder
 from writer.lengths import TargetLength
@@ -108,3 +109,49 @@ def test_planner_falls_back_when_reply_is_unusable():
     assert len(engine.requests) == 2  # one retry
     check(plan.sections, 2000)
     assert "unusable" in plan.repairs[0]
+
+
+def test_parse_sections_keeps_the_complete_sections_of_a_cut_reply():
+    origins, trade = sec("Origins", "Tea began in China."), sec("Trade", "Tea crossed the seas.")
+    full = {"sections": [origins, trade]}
+    assert parse_sections(json.dumps(full)) == full["sections"]
+    text = json.dumps(full, separators=(",", ":"))
+    assert parse_sections(text[:-12]) == [origins, {"title": "Trade", "main_point": "Tea crossed the seas."}]
+    assert parse_sections(text[:text.rindex(',"words"')]) == [origins, {"title": "Trade", "main_point": "Tea crossed the seas."}]
+    assert parse_sections(text[:text.rindex('"main_point"')]) == [origins]  # no main point: dropped
+    assert parse_sections(text[:text.rindex("the seas")]) == [origins]  # main point cut mid-sentence: dropped
+    assert parse_sections('{"sections":[') == [] and parse_sections("") == [] and parse_sections("[1, 2]") == []
+    assert parse_sections('{"sections":[{"title":"A"}, 7, {"title":"B"}]') == [{"title": "A"}]
+
+
+def test_a_plan_that_starts_repeating_itself_is_cut_and_completed_by_the_repair():
+    """The 135M model repeats one section until max_tokens; the watched request stops at the repeat."""
+    looping = [sec("Origins", "How tea was first drunk in China."), sec("Trade", "How the tea trade crossed the world.")]
+    looping += [sec("Tea today", "How people drink tea in many countries today.")] * 40
+    engine = ScriptedEngine(plan_reply=json.dumps({"sections": looping}, separators=(",", ":")), watch_loops=True)
+    plan, raw = AgentWritePlanner(CallRecorder(engine)).plan(INSTRUCTION, TargetLength(5000, "option"))
+
+    assert engine.requests[0].stop_on_loop and len(engine.requests) == 1  # cut, not retried
+    assert raw.count("Tea today") == 1  # the engine stopped at the first repeat
+    check(plan.sections, 5000)
+    assert [s.title for s in plan.sections[:3]] == ["Origins", "Trade", "Tea today"]
+    assert len(plan.sections) == suggested_sections(5000) and plan.sections[-1].title == "Conclusion"  # filled
+    assert plan.repairs[0] == "planner reply stopped where it started repeating itself; kept its 3 complete section(s)"
+
+
+def test_placeholder_sections_and_numbered_copies_are_dropped():
+    """The 135M model's 5,000-word plan was 30 sections of "Title N": "Title N" (the prompt's example)."""
+    placeholders = [{"title": f"Title {i}", "main_point": f"Title {i}", "words": 357} for i in range(1, 31)]
+    sections, repairs = repair_plan(INSTRUCTION, 5000, placeholders + [sec("Tea houses", "Where people met to drink tea.")])
+    check(sections, 5000)
+    assert not any(s.title.startswith("Title") for s in sections) and sections[0].title == "Tea houses"
+    assert "dropped 30 placeholder section(s) ('Title 1', 'Title 2', 'Title 3', ...)" in repairs
+
+    numbered = [sec(f"Origins {i}", f"About the origins {i}") for i in range(5)]
+    sections, repairs = repair_plan(INSTRUCTION, 2000, numbered)
+    assert [s.title for s in sections].count("Origins 0") == 1 and not any(s.title == "Origins 1" for s in sections)
+    assert "dropped duplicate section 'Origins 1'" in repairs
+
+    steps = [sec("Step 1", "Choose the leaves."), sec("Step 2", "Heat the water."), sec("Step 3", "Let it steep.")]
+    sections, _ = repair_plan(INSTRUCTION, 1200, steps)  # numbered titles with their own points are kept
+    assert [s.title for s in sections] == ["Step 1", "Step 2", "Step 3"]
