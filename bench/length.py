@@ -14,7 +14,7 @@ the engine's window. Results are written after every document; `--continue` skip
 already in the results file, and resumes (keeping their finished sections) the compose runs that
 were in flight when the run stopped: their run ids are in the results file under `running`, and
 the runs live in `--data-dir` (default: beside `--out`), so a run can be stopped and continued
-in a later session.
+in a later session. Each prompt's row records the commit (`git describe --dirty`) that wrote it.
 
 The full run asks for 133,550 words: hours on a 2-core CPU, minutes on a GPU server
 (`--engine openai --base-url ...`). Quick runs take a subset:
@@ -93,6 +93,7 @@ def main() -> None:
     engine = shareable(resolve_engine(args.engine, args.model, args.base_url))
     mode = args.mode or default_mode(engine)
     store = Store()
+    commit = code_version()  # per prompt: a run spread over sittings says which code wrote each document
     running = {k: v for k, v in running.items() if has_run(store, v)}  # runs from another data dir start over
     lock = threading.Lock()
 
@@ -109,7 +110,7 @@ def main() -> None:
         doc = writer.compose(None if resume else r["prompt"], engine=engine, mode=mode, store=store,
                              resume=resume, on_event=started_run(r["id"]))
         calls = store.calls(doc.run_id)
-        return {"id": r["id"], "required": r["length"], "words": doc.words, "bucket": bucket(r["length"]),
+        return {"id": r["id"], "commit": commit, "required": r["length"], "words": doc.words, "bucket": bucket(r["length"]),
                 "s_l": round(length_score(r["length"], doc.words), 2), "run_id": doc.run_id,
                 "sections": len(doc.sections), "output_tokens": doc.stats.output_tokens,
                 "max_context_tokens": max(c.prompt_tokens + c.completion_tokens for c in calls),
@@ -161,6 +162,17 @@ def write_results(out: Path, engine, mode: str, results: list[dict], table: dict
     from writer.workflow import write_atomic
 
     write_atomic(out, text)  # a kill mid-write never leaves a truncated results file
+
+
+def code_version() -> str:
+    """`git describe --always --dirty` of the checkout, or "unknown" outside git."""
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def has_run(store, run_id: str) -> bool:
