@@ -8,9 +8,10 @@ import pytest
 from scripted_engine import ScriptedEngine
 
 from datasets_out.dedupe import keep_unique
-from writer.dataset.instructions import (BUCKETS, CATEGORIES, LENGTH_STYLES, MAX_ROUNDS, add_length, bucket_of,
-                                         check, clean, length_schedule, parse_reply, read_topics, strip_length,
-                                         synthesize, write_instructions)
+from writer.dataset.instructions import (CATEGORIES, MAX_ROUNDS, check, clean, parse_reply, read_topics, synthesize,
+                                         write_instructions)
+from writer.dataset.length_requirements import (BUCKETS, LENGTH_STYLES, add_length, bucket_of, length_schedule,
+                                                strip_length)
 from writer.errors import UsageError
 from writer.lengths import parse_target_words
 
