@@ -108,18 +108,22 @@ def test_engine_serves_concurrent_callers_continuously(embedded_engine):
     assert done["a mouse"] < done["a whale"]
 
 
-def test_engine_stops_a_looping_generation_early(embedded_engine):
-    """With stop_on_loop the engine aborts a generation once it loops, instead of running to min_tokens."""
+def looping_pair():
+    """The same looping continuation twice, watched (stop_on_loop) and not: for each engine's loop test."""
     from writer.engines.base import ChatRequest, Message
-    from writer.repetition import loop_start
 
     line = "The old bell rang over the quiet harbour town."
     messages = [Message(role="user", content=f"Write the sentence '{line}' again and again."),
                 Message(role="assistant", content=f"{line} {line}")]
-    watched, unwatched = embedded_engine.generate([
-        ChatRequest(messages=messages, continue_final=True, max_tokens=400, min_tokens=400, temperature=0,
-                    stop_on_loop=True),
-        ChatRequest(messages=messages, continue_final=True, max_tokens=400, min_tokens=400, temperature=0)])
+    ask = dict(messages=messages, continue_final=True, max_tokens=400, min_tokens=400, temperature=0)
+    return [ChatRequest(**ask, stop_on_loop=True), ChatRequest(**ask)]
+
+
+def test_engine_stops_a_looping_generation_early(embedded_engine):
+    """With stop_on_loop the engine aborts a generation once it loops, instead of running to min_tokens."""
+    from writer.repetition import loop_start
+
+    watched, unwatched = embedded_engine.generate(looping_pair())
     assert unwatched.completion_tokens == 400 and loop_start(unwatched.text) is not None  # it does loop
     assert watched.finish_reason == "loop" and watched.completion_tokens < 200
     assert loop_start(watched.text) is None
@@ -221,18 +225,11 @@ def test_openai_engine_against_a_served_model(served_model, tmp_path):
 
 def test_openai_engine_stops_a_looping_generation_early(served_model):
     """stop_on_loop over HTTP: the request is streamed and dropped once it loops, as in the in-process engine."""
-    from writer.engines.base import ChatRequest, Message
     from writer.engines.openai_engine import OpenAIEngine
     from writer.repetition import loop_start
 
-    line = "The old bell rang over the quiet harbour town."
-    messages = [Message(role="user", content=f"Write the sentence '{line}' again and again."),
-                Message(role="assistant", content=f"{line} {line}")]
     engine = OpenAIEngine(base_url=served_model, concurrency=2)
-    watched, unwatched = engine.generate([
-        ChatRequest(messages=messages, continue_final=True, max_tokens=400, min_tokens=400, temperature=0,
-                    stop_on_loop=True),
-        ChatRequest(messages=messages, continue_final=True, max_tokens=400, min_tokens=400, temperature=0)])
+    watched, unwatched = engine.generate(looping_pair())
     assert unwatched.completion_tokens == 400 and loop_start(unwatched.text) is not None  # it does loop
     assert watched.finish_reason == "loop" and watched.completion_tokens < 200
     assert loop_start(watched.text) is None and watched.prompt_tokens == unwatched.prompt_tokens
