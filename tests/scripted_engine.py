@@ -71,7 +71,7 @@ class ScriptedEngine(Engine):
         out = []
         for req in requests:
             self.requests.append(req)
-            topic = topic_words(req.messages[0].content) if self.on_topic and not req.continue_final else ""
+            topic = topic_words(req.messages[0].content) if self.on_topic and len(req.messages) == 1 else ""  # a first reply
             lead = f"This part covers {topic}. " if topic else ""
             if self.reply is not None:
                 text = self.reply(req)

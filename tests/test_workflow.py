@@ -5,7 +5,7 @@ import json
 import pytest
 
 import writer
-from scripted_engine import ScriptedEngine, prose
+from scripted_engine import ScriptedEngine, prose, topic_words
 from writer.context import TOKENS_PER_WORD
 from writer.drafting import clean_draft
 from writer.lengths import trim_to_words
@@ -167,20 +167,34 @@ def test_extender_lengthens_short_drafts_and_records_roles():
     """Self-Lengthen: the first half is enriched, two thirds of that kept, the rest continued from a prefill."""
     seen = {"enrich": 0, "guided": 0, "write": 0}
 
+    drafts = {}  # section prompt -> the Generator's draft
+
     def reply(req):
         if req.json_schema is not None:
             return json.dumps(PLAN)
         prompt = req.messages[0].content
-        if "Rewrite this beginning" in prompt:
+        if len(req.messages) == 1:
+            seen["write"] += 1
+            text = prose(100, seed=seen["write"])  # the Generator writes a third of the budget
+            drafts[prompt] = f"This part covers {topic_words(prompt)}. {text}"  # the engine adds the lead
+            return text
+        if len(req.messages) == 2:  # a plain continuation of a section, after the Extender
+            return " " + prose(int(req.min_tokens / TOKENS_PER_WORD) + 10, seed=300 + len(drafts))
+        # the Extender's calls follow up the Generator's conversation, so the engine's prefix cache serves it
+        user, said, ask = req.messages[:3]
+        assert user.role == "user" and said.role == "assistant" and ask.role == "user"
+        draft = drafts[prompt]
+        if "Rewrite what you wrote above" in ask.content:
             seen["enrich"] += 1
-            lead = prompt.split("Here is the beginning of a draft for this:")[1].strip().split(". ")[0]
+            assert len(req.messages) == 3 and draft.startswith(said.content) and len(said.content) < len(draft)
+            lead = said.content.split(". ")[0]
             return lead + ". " + prose(150, seed=100 + seen["enrich"])  # keeps the section's opening sentence
-        if "Write a longer, more detailed version of this draft" in prompt:
+        if "Write a longer, more detailed version of what you wrote above" in ask.content:
             seen["guided"] += 1
+            assert said.content in drafts[prompt]  # the whole draft guides the continuation
             assert req.continue_final and req.messages[-1].role == "assistant"
             return " " + prose(int(req.min_tokens / TOKENS_PER_WORD) + 10, seed=200 + seen["guided"])
-        seen["write"] += 1
-        return prose(100, seed=seen["write"])  # the Generator writes a third of the budget
+        raise AssertionError(req.messages)
 
     result = writer.compose("Write a 1000-word essay about tea.", engine=ScriptedEngine(reply=reply))
     assert seen["enrich"] >= 3 and seen["guided"] >= 3
@@ -205,6 +219,21 @@ def test_split_half_and_two_thirds():
     assert count_words(first_two_thirds(prose(90, seed=2))) <= 60
 
 
+def test_extender_leaves_a_draft_whose_follow_up_would_not_fit_the_window():
+    """The Extender's continuation carries the section prompt, the draft and the kept rewrite; a draft too long
+    for that in the engine's window is left to plain continuation, the others are still extended."""
+    from writer.calls import CallRecorder
+    from writer.engines.base import Message
+    from writer.lengthen import extend
+
+    engine = ScriptedEngine(context_window=1024)
+    messages = [Message(role="user", content="Write about tea. " * 40)]
+    fits, too_long = prose(60, seed=1), prose(300, seed=2)
+    out = extend(CallRecorder(engine), messages, [fits, too_long], 300, 0)
+    assert out[1] is None and count_words(out[0]) > 60
+    assert len(engine.requests) == 2 and all(too_long not in m.content for r in engine.requests for m in r.messages)
+
+
 def test_cached_prompt_tokens_are_logged_and_a_store_without_them_is_migrated():
     from sqlalchemy import text
 
@@ -224,3 +253,4 @@ def test_cached_prompt_tokens_are_logged_and_a_store_without_them_is_migrated():
     stats = store.call_stats("r1")
     assert (stats.calls, stats.prompt_tokens, stats.cached_tokens, stats.output_tokens) == (2, 40, 24, 25)
     assert [c.cached_tokens for c in store.calls("r1")] == [0, 24]
+

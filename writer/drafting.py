@@ -52,7 +52,7 @@ def generate(call: CallRecorder, messages: list[Message], words: int, index: int
 
 
 def lengthen(call: CallRecorder, messages: list[Message], texts: list[str], words: int, index: int,
-             instruction: str = "", temperature: float = 0.7, repetition_penalty: float = 1.05) -> list[str]:
+             temperature: float = 0.7, repetition_penalty: float = 1.05) -> list[str]:
     """Bring drafts to `words`: short ones go to the Extender (`writer.lengthen`), then are continued if
     still short; long ones are trimmed. Extender inputs/outputs are stored as role records."""
     texts = list(texts)
@@ -61,7 +61,7 @@ def lengthen(call: CallRecorder, messages: list[Message], texts: list[str], word
         short = [i for i, t in enumerate(texts) if t and words - count_words(t) > words * (1 - SHORT)]
         if not short:
             break
-        results = extend(call, instruction, [texts[i] for i in short], words, index, temperature, repetition_penalty)
+        results = extend(call, messages, [texts[i] for i in short], words, index, temperature, repetition_penalty)
         better = [(i, r) for i, r in zip(short, results) if r is not None]
         for i, longer in better:
             records.append({"role": "extender", "input": texts[i], "output": longer})
@@ -91,10 +91,10 @@ def lengthen(call: CallRecorder, messages: list[Message], texts: list[str], word
 
 
 def draft(call: CallRecorder, messages: list[Message], words: int, index: int, n: int = 1,
-          temperature: float = 0.7, repetition_penalty: float = 1.05, instruction: str = "") -> list[str]:
+          temperature: float = 0.7, repetition_penalty: float = 1.05) -> list[str]:
     """`n` drafts of one section brought to `words`: the Generator, then `lengthen`."""
     texts = generate(call, messages, words, index, n, temperature, repetition_penalty)
-    return lengthen(call, messages, texts, words, index, instruction, temperature, repetition_penalty)
+    return lengthen(call, messages, texts, words, index, temperature, repetition_penalty)
 
 
 def pick_best(call: CallRecorder, plan: Plan, index: int, texts: list[str]) -> tuple[int, list[dict]]:

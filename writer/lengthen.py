@@ -5,6 +5,12 @@ boundary, have the model rewrite the first half with more detail (no new continu
 keep the first two thirds of that rewrite, then let the model continue from there as a
 prefilled assistant message, guided by the original draft. A result is kept only if it is
 longer than the draft and does not loop; otherwise the draft stays as it was.
+
+Both calls are follow-ups to the Generator's own conversation: the section prompt, then the draft
+(its first half for the rewrite, all of it for the continuation) as the model's reply, then the
+Extender's request. The engine has the section prompt and the draft in its prefix cache from the
+Generator's call, so it prefills only the request and the kept rewrite; on a compute-bound CPU a
+prompt token costs about what an output token does.
 """
 
 from __future__ import annotations
@@ -47,13 +53,27 @@ def first_two_thirds(text: str) -> str:
     return trim_to_words(text, max(1, (2 * count_words(text)) // 3))
 
 
-def extend(call: CallRecorder, instruction: str, drafts: list[str], words: int, index: int,
+def _fits(engine, messages: list[Message], draft: str, words: int) -> bool:
+    """Whether the continuation call (the conversation, the draft, the kept rewrite and the rest) fits the
+    engine's window. The section prompt was budgeted for one draft; this call carries about three."""
+    conversation = sum(engine.count_tokens(m.content) + 8 for m in messages)
+    return conversation + 2 * engine.count_tokens(draft) + int(words * TOKENS_PER_WORD * 1.2) + 64 <= engine.context_window
+
+
+def extend(call: CallRecorder, messages: list[Message], drafts: list[str], words: int, index: int,
            temperature: float = 0.7, repetition_penalty: float = 1.05) -> list[str | None]:
-    """One Extender micro-iteration over several drafts (two engine batches). None where no longer,
-    loop-free text came out."""
+    """One Extender micro-iteration over several drafts of the section `messages` asked for (two engine
+    batches). None where no longer, loop-free text came out."""
+    fits = [_fits(call.engine, messages, d, words) for d in drafts]
+    if not any(fits):
+        return [None] * len(drafts)
+    if not all(fits):  # extend those that fit; the others stay as they are, for plain continuation
+        results = iter(extend(call, messages, [d for d, ok in zip(drafts, fits) if ok], words, index,
+                              temperature, repetition_penalty))
+        return [next(results) if ok else None for ok in fits]
     firsts = [split_half(d)[0] for d in drafts]
-    enrich = [ChatRequest(stop_on_loop=True, messages=[Message(role="user", content=render(ENRICH_TEMPLATE, instruction=instruction,
-                                                                         first_half=f))],
+    rewrite = Message(role="user", content=render(ENRICH_TEMPLATE))
+    enrich = [ChatRequest(stop_on_loop=True, messages=[*messages, Message(role="assistant", content=f), rewrite],
                           max_tokens=int(count_words(f) * 2.2 * TOKENS_PER_WORD) + 32,
                           min_tokens=int(count_words(f) * 1.5 * TOKENS_PER_WORD),
                           temperature=temperature, repetition_penalty=repetition_penalty) for f in firsts]
@@ -63,9 +83,10 @@ def extend(call: CallRecorder, instruction: str, drafts: list[str], words: int, 
     requests = []
     for draft, prefix in zip(drafts, kept):
         missing = max(16, words - count_words(prefix))
-        guide = render(CONTINUE_TEMPLATE, instruction=instruction, draft=draft, words=words)
+        guide = Message(role="user", content=render(CONTINUE_TEMPLATE, words=words))
+        prefill = [Message(role="assistant", content=prefix)] if prefix else []
         requests.append(ChatRequest(
-            stop_on_loop=True, messages=[Message(role="user", content=guide), Message(role="assistant", content=prefix)],
+            stop_on_loop=True, messages=[*messages, Message(role="assistant", content=draft), guide, *prefill],
             continue_final=bool(prefix), max_tokens=int(missing * TOKENS_PER_WORD * 1.1) + 16,
             min_tokens=int(missing * TOKENS_PER_WORD * 0.9), temperature=temperature,
             repetition_penalty=repetition_penalty))

@@ -138,8 +138,7 @@ class ControlUnit:
         draft = self.files.read_json(f"draft/{index}", seq)
         messages = [Message(role="user", content=draft["prompt"])]
         before = [count_words(t) for t in draft["texts"]]
-        texts = lengthen(self.call, messages, draft["texts"], section.words, index, plan.instruction,
-                         self.temperature, self.repetition_penalty)
+        texts = lengthen(self.call, messages, draft["texts"], section.words, index, self.temperature, self.repetition_penalty)
         self.files.write_json(f"draft/{index}", {"prompt": draft["prompt"], "texts": texts}, seq)
         after = [count_words(t) for t in texts]
         self._done(row, "; ".join(f"{b} -> {a} words" for b, a in zip(before, after)))
