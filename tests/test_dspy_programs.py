@@ -156,8 +156,8 @@ def test_optimize_planner_bootstrap_saves_a_program_that_compose_uses(tmp_path):
     demo = saved["state"]["predict"]["demos"][0]
     assert saved["before"] == result.before and saved["after"] == result.after and saved["state"]["predict"]["lm"] is None
 
-    engine = ScriptedEngine(plan_reply=GOOD_PLAN, words_per_call=160)
-    composed = writer.compose("Write a 300-word post about cactus care.", engine=engine, program=out)
+    engine = ScriptedEngine(plan_reply=GOOD_PLAN)  # a target of several sections: one-section ones are not planned
+    composed = writer.compose("Write a 700-word post about cactus care.", engine=engine, program=out)
     plan_call = Store().calls(composed.run_id, stage="plan")[0]
     prompt = "\n".join(m["content"] for m in plan_call.messages)
     assert demo["instruction"] in prompt  # the compiled demo is in the stored planning prompt

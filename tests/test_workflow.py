@@ -254,3 +254,21 @@ def test_cached_prompt_tokens_are_logged_and_a_store_without_them_is_migrated():
     assert (stats.calls, stats.prompt_tokens, stats.cached_tokens, stats.output_tokens) == (2, 40, 24, 25)
     assert [c.cached_tokens for c in store.calls("r1")] == [0, 24]
 
+
+def test_a_one_section_target_is_written_without_a_planning_call():
+    """Under ~525 words the plan is one section whose point is the instruction: compose skips the model's plan
+    (it only restated the instruction) and the section prompt does not repeat the instruction as its focus."""
+    from planners.base import ONE_SECTION_NOTE
+
+    engine = ScriptedEngine(plan_reply=PLAN)
+    result = writer.compose("Write a 300-word note about tea.", engine=engine)
+    stages = [c.stage for c in Store().calls(result.run_id)]
+    assert "plan" not in stages and stages[0] == "write"
+    assert [s.main_point for s in result.plan.sections] == ["Write a 300-word note about tea."]
+    assert result.plan.repairs == [ONE_SECTION_NOTE] and result.plan.sections[0].words == 300
+    assert engine.requests[0].messages[0].content.strip() == "Write a 300-word note about tea."
+    assert 270 <= result.words <= 330
+
+    longer = writer.compose("Write a 700-word note about tea.", engine=ScriptedEngine(plan_reply=PLAN))
+    assert Store().calls(longer.run_id)[0].stage == "plan"
+    assert len(writer.plan("Write a 300-word note about tea.", engine=ScriptedEngine(plan_reply=PLAN)).sections) > 1

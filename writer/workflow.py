@@ -27,7 +27,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
-from planners.base import Planner
+from planners.base import Planner, one_section_plan
 from writer.artifacts import Plan, WrittenSection
 from writer.calls import CallRecorder
 from writer.config import data_dir
@@ -90,7 +90,9 @@ class ComposeWorkflow:
         if plan is None:
             run = self.store.get_run(run_id)
             target = TargetLength(run.target_words, run.target_source)
-            plan, raw = self.planner.plan(run.instruction, target)
+            plan, raw = one_section_plan(run.instruction, target), ""
+            if plan is None:
+                plan, raw = self.planner.plan(run.instruction, target)
             self.store.save_plan(run_id, plan, raw)
         self.store.update_run(run_id, status="writing")
         self.on_event("planned", {"plan": plan})
