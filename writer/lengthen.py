@@ -63,14 +63,16 @@ def _fits(engine, messages: list[Message], draft: str, words: int) -> bool:
 def extend(call: CallRecorder, messages: list[Message], drafts: list[str], words: int, index: int,
            temperature: float = 0.7, repetition_penalty: float = 1.05) -> list[str | None]:
     """One Extender micro-iteration over several drafts of the section `messages` asked for (two engine
-    batches). None where no longer, loop-free text came out."""
+    batches). None where no longer, loop-free text came out, and for drafts too long to follow up in the
+    engine's window (they are left to plain continuation)."""
     fits = [_fits(call.engine, messages, d, words) for d in drafts]
-    if not any(fits):
-        return [None] * len(drafts)
-    if not all(fits):  # extend those that fit; the others stay as they are, for plain continuation
-        results = iter(extend(call, messages, [d for d, ok in zip(drafts, fits) if ok], words, index,
-                              temperature, repetition_penalty))
-        return [next(results) if ok else None for ok in fits]
+    todo = [d for d, ok in zip(drafts, fits) if ok]
+    results = iter(_micro_iteration(call, messages, todo, words, index, temperature, repetition_penalty) if todo else [])
+    return [next(results) if ok else None for ok in fits]
+
+
+def _micro_iteration(call: CallRecorder, messages: list[Message], drafts: list[str], words: int, index: int,
+                     temperature: float, repetition_penalty: float) -> list[str | None]:
     firsts = [split_half(d)[0] for d in drafts]
     rewrite = Message(role="user", content=render(ENRICH_TEMPLATE))
     enrich = [ChatRequest(stop_on_loop=True, messages=[*messages, Message(role="assistant", content=f), rewrite],
