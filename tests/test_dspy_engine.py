@@ -44,8 +44,9 @@ def test_optimize_planner_then_compose_with_the_program(embedded_engine, tmp_pat
     assert all(json.loads(c.output)["sections"] for c in plan_calls if c.finish_reason == "stop")
 
     out = tmp_path / "cactus.md"
+    # 600 words: two sections, so the planner runs (a one-section target is written without a planning call)
     composed = runner.invoke(app, ["compose", "Write a short blog post about why Christmas cactus are a great buy.",
-                                   "--words", "150", "--program", str(program), "-o", str(out), "--json"])
+                                   "--words", "600", "--program", str(program), "-o", str(out), "--json"])
     assert composed.exit_code == 0, (composed.output, composed.exception)
     run_id = json.loads(composed.stdout.strip().splitlines()[-1])["run_id"]
     calls = Store().calls(run_id)

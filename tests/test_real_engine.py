@@ -220,7 +220,12 @@ def test_openai_engine_against_a_served_model(served_model, tmp_path):
     assert abs(count_words(out.read_text()) - 400) / 400 <= 0.25
     calls = Store().calls(info["run_id"])
     assert calls and all(c.engine == "openai" and c.model == "smollm2" for c in calls)
-    assert json.loads(calls[0].output)["sections"]
+    assert calls[0].stage == "write"  # one section: written without a planning call
+    import writer
+
+    plan = writer.plan("Write a short article about owls.", words=400, engine=engine)  # constrained JSON over HTTP
+    planned = Store().calls(None, stage="plan")[-1]
+    assert planned.engine == "openai" and json.loads(planned.output)["sections"] and plan.sections
 
 
 def test_openai_engine_stops_a_looping_generation_early(served_model):
