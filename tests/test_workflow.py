@@ -166,35 +166,30 @@ def test_looping_drafts_are_cut_and_continued_not_padded():
 def test_extender_lengthens_short_drafts_and_records_roles():
     """Self-Lengthen: the first half is enriched, two thirds of that kept, the rest continued from a prefill."""
     seen = {"enrich": 0, "guided": 0, "write": 0}
-
-    drafts = {}  # section prompt -> the Generator's draft
+    enriched = []  # the Extender's rewrites of first halves
 
     def reply(req):
         if req.json_schema is not None:
             return json.dumps(PLAN)
-        prompt = req.messages[0].content
         if len(req.messages) == 1:
             seen["write"] += 1
-            text = prose(100, seed=seen["write"])  # the Generator writes a third of the budget
-            drafts[prompt] = f"This part covers {topic_words(prompt)}. {text}"  # the engine adds the lead
-            return text
-        if len(req.messages) == 2:  # a plain continuation of a section, after the Extender
-            return " " + prose(int(req.min_tokens / TOKENS_PER_WORD) + 10, seed=300 + len(drafts))
-        # the Extender's calls follow up the Generator's conversation, so the engine's prefix cache serves it
-        user, said, ask = req.messages[:3]
-        assert user.role == "user" and said.role == "assistant" and ask.role == "user"
-        draft = drafts[prompt]
-        if "Rewrite what you wrote above" in ask.content:
+            return prose(100, seed=seen["write"])  # the Generator writes a third of the budget
+        assert req.messages[0].role == "user" and req.messages[1].role == "assistant"
+        last = req.messages[-1]
+        if last.role == "user":
+            assert "Rewrite what you wrote above" in last.content and req.messages[-2].role == "assistant"
             seen["enrich"] += 1
-            assert len(req.messages) == 3 and draft.startswith(said.content) and len(said.content) < len(draft)
-            lead = said.content.split(". ")[0]
-            return lead + ". " + prose(150, seed=100 + seen["enrich"])  # keeps the section's opening sentence
-        if "Write a longer, more detailed version of what you wrote above" in ask.content:
+            lead = req.messages[-2].content.split(". ")[0]
+            enriched.append(lead + ". " + prose(150, seed=100 + seen["enrich"]))  # keeps the opening sentence
+            return enriched[-1]
+        assert req.continue_final and last.role == "assistant"
+        if any(e.startswith(last.content) for e in enriched):  # the kept two thirds of a rewrite
             seen["guided"] += 1
-            assert said.content in drafts[prompt]  # the whole draft guides the continuation
-            assert req.continue_final and req.messages[-1].role == "assistant"
+            ask = req.messages[-2]
+            assert "Write a longer, more detailed version of what you wrote above" in ask.content
+            assert req.messages[-3].role == "assistant"  # the whole draft guides the continuation
             return " " + prose(int(req.min_tokens / TOKENS_PER_WORD) + 10, seed=200 + seen["guided"])
-        raise AssertionError(req.messages)
+        return " " + prose(int(req.min_tokens / TOKENS_PER_WORD) + 10, seed=300 + seen["write"])  # plain
 
     result = writer.compose("Write a 1000-word essay about tea.", engine=ScriptedEngine(reply=reply))
     assert seen["enrich"] >= 3 and seen["guided"] >= 3
@@ -207,6 +202,43 @@ def test_extender_lengthens_short_drafts_and_records_roles():
         assert 0.9 * planned.words <= section.words <= 1.1 * planned.words
         # the kept prefix is two thirds of the enriched first half
         assert " ".join(prose(150, seed=101 + k).split()[:20]) in section.text
+
+
+def _conversation(messages: list[dict]) -> str:
+    """A conversation as one string, in order, the way a prefix cache sees the rendered prompt."""
+    return "".join(f"\n<{m['role']}>\n{m['content']}" for m in messages)
+
+
+def test_every_follow_up_call_extends_a_conversation_the_engine_already_saw():
+    """The Extender's calls and plain continuations follow up the conversation their draft answers, also after
+    an earlier micro-iteration, so the engine's prefix cache holds all of a follow-up but its request (and the
+    kept rewrite). Each follow-up's conversation up to its draft is a prefix of an earlier call's prompt+output."""
+    def reply(req):
+        if req.json_schema is not None:
+            return json.dumps(PLAN)
+        if req.continue_final:
+            return " " + prose(max(8, int(req.min_tokens / TOKENS_PER_WORD) // 3), seed=len(req.messages[-1].content))
+        return prose(60, seed=len(req.messages))  # short drafts and rewrites: two micro-iterations, then continuation
+
+    result = writer.compose("Write a 1000-word essay about tea.", engine=ScriptedEngine(reply=reply))
+    calls = Store().calls(result.run_id)
+    seen: list[str] = []
+    rounds = {}
+    for c in calls:
+        if c.stage in ("extend", "continue") and c.template is not None:  # not the document's final top-up
+            if c.template == "writer/extend_continue.j2":
+                shared = c.messages[:-2]  # the draft; then the request and the kept rewrite
+            elif c.template == "writer/extend.j2":
+                shared = c.messages[:-1]  # the draft's first half; then the request
+            else:
+                shared = c.messages  # the whole draft, continued
+            assert any(s.startswith(_conversation(shared)) for s in seen), (c.stage, c.template, len(c.messages))
+            rounds[c.section_index] = max(rounds.get(c.section_index, 0), len(c.messages))
+        after = "" if c.params.get("continue_final") else "\n<assistant>\n"
+        seen.append(_conversation(c.messages) + after + c.output)
+    assert {c.template for c in calls} >= {"writer/extend.j2", "writer/extend_continue.j2"}
+    assert "continue" in {c.stage for c in calls}
+    assert max(rounds.values()) >= 5  # a second micro-iteration follows up the first one's continuation
 
 
 def test_split_half_and_two_thirds():
@@ -224,14 +256,21 @@ def test_extender_leaves_a_draft_whose_follow_up_would_not_fit_the_window():
     for that in the engine's window is left to plain continuation, the others are still extended."""
     from writer.calls import CallRecorder
     from writer.engines.base import Message
-    from writer.lengthen import extend
+    from writer.lengthen import Thread, extend
 
     engine = ScriptedEngine(context_window=1024)
     messages = [Message(role="user", content="Write about tea. " * 40)]
     fits, too_long = prose(60, seed=1), prose(300, seed=2)
-    out = extend(CallRecorder(engine), messages, [fits, too_long], 300, 0)
-    assert out[1] is None and count_words(out[0]) > 60
+    out = extend(CallRecorder(engine), [Thread(messages, fits), Thread(messages, too_long)], messages, 300, 0)
+    assert out[1] is None and count_words(out[0].text) > 60
     assert len(engine.requests) == 2 and all(too_long not in m.content for r in engine.requests for m in r.messages)
+
+    # a thread whose earlier turns leave no room starts again from the section prompt
+    history = [*messages, Message(role="assistant", content=prose(400, seed=3)), Message(role="user", content="More.")]
+    engine.requests.clear()
+    out = extend(CallRecorder(engine), [Thread(history, fits)], messages, 300, 0)
+    assert count_words(out[0].text) > 60 and out[0].messages[0] == messages[0] and len(out[0].messages) == 3
+    assert [len(r.messages) for r in engine.requests] == [3, 4]
 
 
 def test_cached_prompt_tokens_are_logged_and_a_store_without_them_is_migrated():

@@ -5,7 +5,8 @@ instructions, and `pick_best` when a section has several candidate drafts.
 
 The model is not trusted with length. The request's min/max tokens bracket the budget;
 a draft that still comes out short goes to the Self-Lengthen Extender (`writer.lengthen`),
-then, if still short, is continued from where it stopped (a prefilled assistant message);
+then, if still short, is continued from where it stopped (a prefilled assistant message, in the
+conversation the draft last answered, so the engine's prefix cache serves it: see `writer.lengthen`);
 one that runs long is cut back at a sentence boundary. A draft
 that starts looping is cut where the loop starts (`writer.repetition`) and continued from
 there, so loops never pad a section to its budget.
@@ -19,7 +20,7 @@ from writer.calls import CallRecorder
 from writer.context import SECTION_TEMPLATE, TOKENS_PER_WORD, SectionBudget
 from writer.engines.base import ChatRequest, Message
 from writer.lengths import count_words, end_at_sentence, join_text, trim_to_words
-from writer.lengthen import extend
+from writer.lengthen import Thread, extend, fits
 from writer.repetition import cut_loop
 
 SHORT = 0.9  # below this share of the budget a draft is continued
@@ -55,36 +56,39 @@ def lengthen(call: CallRecorder, messages: list[Message], texts: list[str], word
              temperature: float = 0.7, repetition_penalty: float = 1.05) -> list[str]:
     """Bring drafts to `words`: short ones go to the Extender (`writer.lengthen`), then are continued if
     still short; long ones are trimmed. Extender inputs/outputs are stored as role records."""
-    texts = list(texts)
+    threads = [Thread(messages, t) for t in texts]
     records = []
     for _ in range(EXTEND_ROUNDS):
-        short = [i for i, t in enumerate(texts) if t and words - count_words(t) > words * (1 - SHORT)]
+        short = [i for i, t in enumerate(threads) if t.text and words - count_words(t.text) > words * (1 - SHORT)]
         if not short:
             break
-        results = extend(call, messages, [texts[i] for i in short], words, index, temperature, repetition_penalty)
+        results = extend(call, [threads[i] for i in short], messages, words, index, temperature, repetition_penalty)
         better = [(i, r) for i, r in zip(short, results) if r is not None]
         for i, longer in better:
-            records.append({"role": "extender", "input": texts[i], "output": longer})
-            texts[i] = longer
+            records.append({"role": "extender", "input": threads[i].text, "output": longer.text})
+            threads[i] = longer
         if not better:
             break
     if records and call.store is not None and call.run_id is not None:
         call.store.save_role_records(call.run_id, index, records)
     for _ in range(MAX_CONTINUATIONS):
-        short = [i for i, t in enumerate(texts) if words - count_words(t) > words * (1 - SHORT)]
+        short = [i for i, t in enumerate(threads) if words - count_words(t.text) > words * (1 - SHORT)]
         if not short:
             break
         requests = []
         for i in short:
-            more = int((words - count_words(texts[i])) * TOKENS_PER_WORD) + 16
-            requests.append(ChatRequest(stop_on_loop=True, messages=messages + [Message(role="assistant", content=texts[i])],
+            more = int((words - count_words(threads[i].text)) * TOKENS_PER_WORD) + 16
+            if not fits(call.engine, threads[i].messages, threads[i].text, new_tokens=more):
+                threads[i] = Thread(messages, threads[i].text)  # the section prompt alone was budgeted to fit
+            requests.append(ChatRequest(stop_on_loop=True, messages=threads[i].answered_by(threads[i].text),
                                         continue_final=True, max_tokens=more, min_tokens=int(more * 0.8),
                                         temperature=temperature, repetition_penalty=repetition_penalty))
         additions = call("continue", requests, template=SECTION_TEMPLATE, section_index=index)
         if not any(a.text.strip() for a in additions):
             break
         for i, addition in zip(short, additions):
-            texts[i] = cut_loop(join_text(texts[i], addition.text))
+            threads[i] = Thread(threads[i].messages, cut_loop(join_text(threads[i].text, addition.text)))
+    texts = [t.text for t in threads]
     # a continuation stopped by max_tokens ends mid-sentence: end at the last full sentence if the budget allows
     return [end_at_sentence(trim_to_words(t, words) if count_words(t) > words * LONG else t, int(words * SHORT))
             for t in texts]

@@ -6,14 +6,18 @@ keep the first two thirds of that rewrite, then let the model continue from ther
 prefilled assistant message, guided by the original draft. A result is kept only if it is
 longer than the draft and does not loop; otherwise the draft stays as it was.
 
-Both calls are follow-ups to the Generator's own conversation: the section prompt, then the draft
-(its first half for the rewrite, all of it for the continuation) as the model's reply, then the
-Extender's request. The engine has the section prompt and the draft in its prefix cache from the
-Generator's call, so it prefills only the request and the kept rewrite; on a compute-bound CPU a
-prompt token costs about what an output token does.
+Every follow-up call extends the conversation its draft answers (a `Thread`): the Generator's
+section prompt, then the draft as the model's reply (its first half for the rewrite, all of it for
+the continuation), then the request. A draft the Extender made answers the continuation call that
+made it, so the next micro-iteration, and a plain continuation after it, follow up that call in
+turn. The engine's prefix cache then already holds everything but the new request (and the kept
+rewrite): on a compute-bound CPU a prompt token costs about what an output token does. A thread
+too long for the engine's window starts again from the section prompt.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from prompts import render
 from writer.calls import CallRecorder
@@ -53,48 +57,71 @@ def first_two_thirds(text: str) -> str:
     return trim_to_words(text, max(1, (2 * count_words(text)) // 3))
 
 
-def _fits(engine, messages: list[Message], draft: str, words: int) -> bool:
-    """Whether the continuation call (the conversation, the draft, the kept rewrite and the rest) fits the
-    engine's window. The section prompt was budgeted for one draft; this call carries about three."""
-    conversation = sum(engine.count_tokens(m.content) + 8 for m in messages)
-    return conversation + 2 * engine.count_tokens(draft) + int(words * TOKENS_PER_WORD * 1.2) + 64 <= engine.context_window
+@dataclass(frozen=True)
+class Thread:
+    """A draft and the conversation it is the model's reply to, as the engine last saw them."""
+
+    messages: list[Message]
+    text: str
+
+    def answered_by(self, text: str, *turns: Message) -> list[Message]:
+        """The conversation with `text` (the draft or a part of it) as the model's reply, then `turns`."""
+        return [*self.messages, Message(role="assistant", content=text), *turns]
 
 
-def extend(call: CallRecorder, messages: list[Message], drafts: list[str], words: int, index: int,
-           temperature: float = 0.7, repetition_penalty: float = 1.05) -> list[str | None]:
-    """One Extender micro-iteration over several drafts of the section `messages` asked for (two engine
-    batches). None where no longer, loop-free text came out, and for drafts too long to follow up in the
-    engine's window (they are left to plain continuation)."""
-    fits = [_fits(call.engine, messages, d, words) for d in drafts]
-    todo = [d for d, ok in zip(drafts, fits) if ok]
-    results = iter(_micro_iteration(call, messages, todo, words, index, temperature, repetition_penalty) if todo else [])
-    return [next(results) if ok else None for ok in fits]
+def fits(engine, messages: list[Message], *texts: str, new_tokens: int) -> bool:
+    """Whether a call with `messages`, the `texts` it adds and `new_tokens` to generate fits the engine's window."""
+    used = sum(engine.count_tokens(m.content) + 8 for m in messages) + sum(engine.count_tokens(t) for t in texts)
+    return used + new_tokens + 64 <= engine.context_window
 
 
-def _micro_iteration(call: CallRecorder, messages: list[Message], drafts: list[str], words: int, index: int,
-                     temperature: float, repetition_penalty: float) -> list[str | None]:
-    firsts = [split_half(d)[0] for d in drafts]
+def _followable(engine, thread: Thread, base: list[Message], words: int) -> Thread | None:
+    """The thread whose continuation call (the conversation, the draft, the kept rewrite and the rest) fits the
+    window: `thread` itself, else the draft answering the section prompt `base` alone, else None. The section
+    prompt was budgeted for one draft; this call carries about three."""
+    for candidate in (thread, Thread(base, thread.text)):
+        if fits(engine, candidate.messages, thread.text, thread.text, new_tokens=int(words * TOKENS_PER_WORD * 1.2)):
+            return candidate
+    return None
+
+
+def extend(call: CallRecorder, threads: list[Thread], base: list[Message], words: int, index: int,
+           temperature: float = 0.7, repetition_penalty: float = 1.05) -> list[Thread | None]:
+    """One Extender micro-iteration over several drafts of the section the prompt `base` asked for (two engine
+    batches). Each result answers the continuation call that made it. None where no longer, loop-free text came
+    out, and for drafts too long to follow up in the engine's window (they are left to plain continuation)."""
+    usable = [_followable(call.engine, t, base, words) for t in threads]
+    todo = [t for t in usable if t is not None]
+    results = iter(_micro_iteration(call, todo, words, index, temperature, repetition_penalty) if todo else [])
+    return [next(results) if t is not None else None for t in usable]
+
+
+def _micro_iteration(call: CallRecorder, threads: list[Thread], words: int, index: int,
+                     temperature: float, repetition_penalty: float) -> list[Thread | None]:
+    firsts = [split_half(t.text)[0] for t in threads]
     rewrite = Message(role="user", content=render(ENRICH_TEMPLATE))
-    enrich = [ChatRequest(stop_on_loop=True, messages=[*messages, Message(role="assistant", content=f), rewrite],
+    enrich = [ChatRequest(stop_on_loop=True, messages=t.answered_by(f, rewrite),
                           max_tokens=int(count_words(f) * 2.2 * TOKENS_PER_WORD) + 32,
                           min_tokens=int(count_words(f) * 1.5 * TOKENS_PER_WORD),
-                          temperature=temperature, repetition_penalty=repetition_penalty) for f in firsts]
+                          temperature=temperature, repetition_penalty=repetition_penalty)
+              for t, f in zip(threads, firsts)]
     enriched = [cut_loop(strip_chatter(c.text))
                 for c in call("extend", enrich, template=ENRICH_TEMPLATE, section_index=index)]
     kept = [first_two_thirds(e) if e else "" for e in enriched]
+    guide = Message(role="user", content=render(CONTINUE_TEMPLATE, words=words))
     requests = []
-    for draft, prefix in zip(drafts, kept):
+    for thread, prefix in zip(threads, kept):
         missing = max(16, words - count_words(prefix))
-        guide = Message(role="user", content=render(CONTINUE_TEMPLATE, words=words))
         prefill = [Message(role="assistant", content=prefix)] if prefix else []
         requests.append(ChatRequest(
-            stop_on_loop=True, messages=[*messages, Message(role="assistant", content=draft), guide, *prefill],
+            stop_on_loop=True, messages=thread.answered_by(thread.text, guide, *prefill),
             continue_final=bool(prefix), max_tokens=int(missing * TOKENS_PER_WORD * 1.1) + 16,
             min_tokens=int(missing * TOKENS_PER_WORD * 0.9), temperature=temperature,
             repetition_penalty=repetition_penalty))
     rests = call("extend", requests, template=CONTINUE_TEMPLATE, section_index=index)
-    out: list[str | None] = []
-    for draft, prefix, rest in zip(drafts, kept, rests):
+    out: list[Thread | None] = []
+    for thread, prefix, rest in zip(threads, kept, rests):
         result = strip_chatter(cut_loop(join_text(prefix, rest.text)))
-        out.append(result if count_words(result) > count_words(draft) else None)
+        longer = count_words(result) > count_words(thread.text)
+        out.append(Thread(thread.answered_by(thread.text, guide), result) if longer else None)
     return out
