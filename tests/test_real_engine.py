@@ -85,6 +85,24 @@ def test_seeded_long_prompts_and_the_prefix_cache(embedded_engine):
     assert all(o.cached_tokens >= 0.9 * o.prompt_tokens for o in again)  # whole KV blocks are cached
 
 
+def test_a_follow_up_is_served_the_reply_from_the_prefix_cache(embedded_engine):
+    """A follow-up that repeats the model's reply gets the ids the model generated for it (the tokenizer's own
+    encoding of the text can differ, in lists and emoji), so the prefix cache serves the prompt and the whole
+    reply: every full KV block of them."""
+    from writer.engines.base import ChatRequest, Message
+
+    asks = [ChatRequest(messages=[Message(role="user", content=f"Write a numbered list of tips for {who}, with emoji.")],
+                        max_tokens=160, min_tokens=160, seed=k)
+            for k, who in enumerate(["gardeners", "travellers", "cooks", "students"])]
+    replies = embedded_engine.generate(asks)
+    follow = [ChatRequest(messages=[*ask.messages, Message(role="assistant", content=reply.text),
+                                    Message(role="user", content="Now make it longer.")], max_tokens=4)
+              for ask, reply in zip(asks, replies)]
+    for reply, out in zip(replies, embedded_engine.generate(follow)):
+        shared = reply.prompt_tokens + reply.completion_tokens
+        assert out.cached_tokens >= shared - shared % 32, (out.cached_tokens, shared)
+
+
 def test_engine_serves_concurrent_callers_continuously(embedded_engine):
     """A short request from another thread joins the running batch and returns before a long one ends."""
     import threading

@@ -27,6 +27,7 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from writer.engines.base import ChatRequest, Completion, Engine
+from writer.engines.token_reuse import TokenReuse
 from writer.errors import EngineConfigError
 from writer.repetition import LOOP_CHECK_TOKENS, loop_start
 
@@ -181,6 +182,7 @@ class VLLMEngine(Engine):
             raise EngineConfigError(f"vLLM cannot load model {model!r}: {exc}".splitlines()[0]) from None
         self.model_id = model
         self.tokenizer = self.llm.get_tokenizer()
+        self.reuse = TokenReuse(self.tokenizer)  # follow-ups get the ids the model generated, for its prefix cache
         self.context_window = int(self.llm.llm_engine.model_config.max_model_len)
         self.stepper = _Stepper(self.llm.llm_engine)
 
@@ -218,6 +220,7 @@ class VLLMEngine(Engine):
             ids = self.render(req)
             if hasattr(ids, "input_ids"):  # a BatchEncoding on some tokenizers
                 ids = ids["input_ids"]
+            ids = self.reuse.ids_for(list(ids))
             if len(ids) + req.max_tokens > self.context_window:
                 req = req.model_copy(update={"max_tokens": max(1, self.context_window - len(ids))})
             prompts.append(({"prompt_token_ids": list(ids)}, self._params(req)))
@@ -228,6 +231,7 @@ class VLLMEngine(Engine):
         results = []
         for out, cut in outputs:
             choice = out.outputs[0]
+            self.reuse.remember(out.prompt_token_ids or [], choice.token_ids)
             results.append(Completion(
                 text=choice.text if cut is None else choice.text[:cut].rstrip(),
                 prompt_tokens=len(out.prompt_token_ids or []),
