@@ -109,6 +109,8 @@ def test_trim_and_clean():
     assert trim_to_words("word " * 50, 10).split() == ["word"] * 10
     assert clean_draft("## Heading\n\nBody text.") == "Body text."
     assert count_words(trim_to_words(prose(500), 300)) <= 300
+    listed = "Steps:\n- Boil the water.\n- Warm the pot.\n\nThen steep it. Pour it out."
+    assert trim_to_words(listed, 10) == "Steps:\n- Boil the water.\n- Warm the pot.\n\nThen steep it."
 
 
 def test_candidates_are_scored_stored_and_the_best_kept():
@@ -249,6 +251,10 @@ def test_split_half_and_two_thirds():
     a, b = split_half("One two three. Four five six. Seven eight nine. Ten eleven twelve.")
     assert a == "One two three. Four five six." and b == "Seven eight nine. Ten eleven twelve."
     assert count_words(first_two_thirds(prose(90, seed=2))) <= 60
+    # cut from the draft as written: a list keeps its line breaks, so the first half is a prefix of the draft
+    listed = "Tips:\n1. Water early.\n2. Mulch well.\n3. Prune in winter.\n4. Feed in spring."
+    a, b = split_half(listed)
+    assert listed.startswith(a) and a.count("\n") == 2 and b == "3. Prune in winter.\n4. Feed in spring."
 
 
 def test_extender_leaves_a_draft_whose_follow_up_would_not_fit_the_window():

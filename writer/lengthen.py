@@ -24,32 +24,28 @@ from writer.calls import CallRecorder
 from writer.chatter import strip_chatter
 from writer.context import TOKENS_PER_WORD
 from writer.engines.base import ChatRequest, Message
-from writer.lengths import SENTENCE_END, count_words, join_text, trim_to_words
+from writer.lengths import PARAGRAPH_BREAK, SENTENCE_END, count_words, join_text, trim_to_words
 from writer.repetition import cut_loop
 
 ENRICH_TEMPLATE = "writer/extend.j2"
 CONTINUE_TEMPLATE = "writer/extend_continue.j2"
 
 
-def _halve(units: list[str], sep: str) -> tuple[str, str]:
-    total = sum(count_words(u) for u in units)
-    used, k = 0, 0
-    while k < len(units) - 1 and used + count_words(units[k]) <= total / 2:
-        used += count_words(units[k])
-        k += 1
-    k = max(k, 1)
-    return sep.join(units[:k]).strip(), sep.join(units[k:]).strip()
-
-
 def split_half(text: str) -> tuple[str, str]:
-    """Split `text` near its middle at a paragraph boundary, else at a sentence boundary."""
-    paragraphs = [p for p in text.split("\n\n") if p.strip()]
-    if len(paragraphs) >= 2:
-        return _halve(paragraphs, "\n\n")
-    sentences = [s for s in SENTENCE_END.split(text.strip()) if s]
-    if len(sentences) >= 2:
-        return _halve(sentences, " ")
-    return text.strip(), ""
+    """Split `text` near its middle at a paragraph boundary, else at a sentence boundary. The first half is a
+    prefix of `text` as written (its own line breaks), so the engine's prefix cache can serve it."""
+    text = text.strip()
+    for boundary in (PARAGRAPH_BREAK, SENTENCE_END):
+        cuts = list(boundary.finditer(text))
+        if not cuts:
+            continue
+        total, best = count_words(text), cuts[0]  # the first half keeps at least one unit
+        for cut in cuts[1:]:
+            if count_words(text[:cut.start()]) > total / 2:
+                break
+            best = cut
+        return text[:best.start()], text[best.end():]
+    return text, ""
 
 
 def first_two_thirds(text: str) -> str:

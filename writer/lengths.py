@@ -94,27 +94,29 @@ def resolve_target(instruction: str, words: int | None) -> TargetLength:
 SENTENCE_END = re.compile(r"(?<=[.!?。！？\"”])\s+")
 
 
+PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+
+
+def unit_ends(text: str) -> list[int]:
+    """Offsets in `text` where a sentence or paragraph ends (before the whitespace that follows it), in order."""
+    ends = {m.start() for m in SENTENCE_END.finditer(text)} | {m.start() for m in PARAGRAPH_BREAK.finditer(text)}
+    return sorted(e for e in ends if e > 0)
+
+
 def trim_to_words(text: str, limit: int) -> str:
-    """Cut `text` to at most `limit` words, at the last sentence end that fits (never mid-sentence if avoidable)."""
+    """Cut `text` to at most `limit` words, at the last sentence end that fits (never mid-sentence if avoidable).
+    The result is a prefix of `text`, line breaks included, so a cut list stays a list."""
     if count_words(text) <= limit:
         return text
-    kept, used = [], 0
-    for paragraph in text.split("\n\n"):
-        sentences = SENTENCE_END.split(paragraph)
-        taken = []
-        for sentence in sentences:
-            n = count_words(sentence)
-            if used + n > limit:
-                break
-            taken.append(sentence)
-            used += n
-        if taken:
-            kept.append(" ".join(taken))
-        if len(taken) < len(sentences):
+    kept, used, start = 0, 0, 0
+    for end in unit_ends(text):
+        used += count_words(text[start:end])
+        if used > limit:
             break
+        kept, start = end, end
     if not kept:  # a single endless sentence: cut by words
         return " ".join(text.split()[:limit])
-    return "\n\n".join(kept)
+    return text[:kept].rstrip()
 
 
 _LAST_END = re.compile(r"[.!?。！？\"”](?=[^.!?。！？\"”]*$)")
