@@ -15,7 +15,7 @@ what a job's occupancy decides. On a small CPU the engine is compute-bound: a pr
 about what an output token does, so output tokens/s falls with the share of prompt in what is
 computed, however full the engine is kept. The second ratio separates the two.
 
-    .venv/bin/python bench/dataset.py [--limit 24] [--max-length 500] [--concurrency 8]
+    .venv/bin/python bench/dataset.py [--limit 24] [--max-length 500] [--concurrency 8] [--samples 1]
 """
 
 from __future__ import annotations
@@ -48,6 +48,9 @@ def main() -> None:
                         help="instructions (documents); several times --concurrency, so the last few do not dominate")
     parser.add_argument("--max-length", type=int, default=500, help="only prompts asking for at most this many words")
     parser.add_argument("--concurrency", type=int, default=8, help="documents composed at once")
+    parser.add_argument("--samples", type=int, default=1,
+                        help="documents per instruction (as `writer dataset generate --samples`): more documents than "
+                             "--concurrency keep the job's pool full until its last K documents")
     parser.add_argument("--model", default=None, help="model folder (default: the embedded model)")
     parser.add_argument("--engine", default=None)
     parser.add_argument("--base-url", default=None)
@@ -70,7 +73,7 @@ def main() -> None:
     source.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
     job, _ = create_job(store, source, out=work / "docs", engine_name=engine.name, model=engine.model_id,
-                        concurrency=args.concurrency)
+                        concurrency=args.concurrency, samples=args.samples)
     started = time.perf_counter()
     status = run_job(store, job, engine)
     workflow_s = time.perf_counter() - started
@@ -104,11 +107,13 @@ def main() -> None:
     ratio = workflow["output_tok_s"] / raw["output_tok_s"]
     computed_ratio = workflow["computed_tok_s"] / raw["computed_tok_s"]
     result = {"engine": engine.name, "model": engine.model_id, "instructions": len(rows),
-              "concurrency": args.concurrency, "max_length": args.max_length, "workflow": workflow, "raw": raw,
+              "samples": args.samples, "concurrency": args.concurrency, "max_length": args.max_length,
+              "workflow": workflow, "raw": raw,
               "throughput_ratio": round(ratio, 3), "computed_ratio": round(computed_ratio, 3)}
     close_engines()
 
-    print(f"\n{len(rows)} LongBench-Write instructions (<= {args.max_length} words), {args.concurrency} at once, "
+    print(f"\n{len(rows)} LongBench-Write instructions (<= {args.max_length} words) x {args.samples} samples, "
+          f"{args.concurrency} at once, "
           f"{engine.name} · {engine.model_id}\n")
     print("| run | output tokens | prompt tokens (cached) | wall s | output tok/s | computed tok/s "
           "| documents/hour | words/hour |")

@@ -21,6 +21,7 @@ The full run asks for 133,550 words: hours on a 2-core CPU, minutes on a GPU ser
 
     .venv/bin/python bench/length.py --max-length 500 --limit 6
     .venv/bin/python bench/length.py --ids 0,10,20,30 --mode parallel
+    .venv/bin/python bench/length.py --max-length 4000 --shortest-first --concurrency 4 --continue
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ def main() -> None:
     parser.add_argument("--base-url", default=None)
     parser.add_argument("--mode", default=None, choices=["sequential", "parallel"])
     parser.add_argument("--concurrency", type=int, default=1, help="documents composed at once")
+    parser.add_argument("--shortest-first", action="store_true",
+                        help="start the shortest prompts first: a sitting that will be stopped finishes the most "
+                             "documents (the default, longest first, keeps long documents from running alone at the end)")
     parser.add_argument("--continue", dest="resume", action="store_true", help="skip prompts already in --out")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "length.json"))
     parser.add_argument("--data-dir", default=None,
@@ -119,7 +123,8 @@ def main() -> None:
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=max(1, args.concurrency)) as pool:
         # longest first, so the long documents do not run alone at the end
-        futures = {pool.submit(one, r): r for r in sorted(rows, key=lambda r: -r["length"])}
+        order = sorted(rows, key=lambda r: r["length"] if args.shortest_first else -r["length"])
+        futures = {pool.submit(one, r): r for r in order}
         for future in as_completed(futures):
             try:
                 x = future.result()
