@@ -11,8 +11,8 @@ section prompt, then the draft as the model's reply (its first half for the rewr
 the continuation), then the request. A draft the Extender made answers the continuation call that
 made it, so the next micro-iteration, and a plain continuation after it, follow up that call in
 turn. The engine's prefix cache then already holds everything but the new request (and the kept
-rewrite): on a compute-bound CPU a prompt token costs about what an output token does. A thread
-too long for the engine's window starts again from the section prompt.
+rewrite), instead of prefilling the section prompt and the draft again. A thread too long for the
+engine's window starts again from the section prompt.
 """
 
 from __future__ import annotations

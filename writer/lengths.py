@@ -97,7 +97,7 @@ SENTENCE_END = re.compile(r"(?<=[.!?。！？\"”])\s+")
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
-def unit_ends(text: str) -> list[int]:
+def _unit_ends(text: str) -> list[int]:
     """Offsets in `text` where a sentence or paragraph ends (before the whitespace that follows it), in order."""
     ends = {m.start() for m in SENTENCE_END.finditer(text)} | {m.start() for m in PARAGRAPH_BREAK.finditer(text)}
     return sorted(e for e in ends if e > 0)
@@ -109,7 +109,7 @@ def trim_to_words(text: str, limit: int) -> str:
     if count_words(text) <= limit:
         return text
     kept, used, start = 0, 0, 0
-    for end in unit_ends(text):
+    for end in _unit_ends(text):
         used += count_words(text[start:end])
         if used > limit:
             break

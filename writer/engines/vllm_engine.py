@@ -2,7 +2,8 @@
 
 With no model given it loads the embedded SmolLM2-135M-Instruct (see `embedded.py`).
 Each request is rendered with the model's chat template (so prefilled assistant messages
-can be continued) and handed to vLLM as token ids.
+can be continued) and handed to vLLM as token ids; where it repeats text the engine generated,
+with the ids the model generated for it (`token_reuse.py`), so the prefix cache serves it.
 
 Calls may come from many threads at once (the sections of a document in parallel mode, the
 documents of a batch job). One thread of this engine, the stepper, owns vLLM's engine loop:
