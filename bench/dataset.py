@@ -10,10 +10,10 @@ Prints output tokens/s of both and their ratio (goal: >= 0.8), documents/hour an
 and writes bench/results/dataset.json. (b) runs first, so (a) knows how many tokens to make.
 
 It also prints what the engine computed: prompt tokens (less those its prefix cache served) plus
-output tokens, per second. On a GPU, prefill is cheap next to decoding and output tokens/s is
-what a job's occupancy decides. On a small CPU the engine is compute-bound: a prompt token costs
-about what an output token does, so output tokens/s falls with the share of prompt in what is
-computed, however full the engine is kept. The second ratio separates the two.
+output tokens, per second, and the engine calls the job kept in flight. On the 2-core CPU of
+2026-11-28 output tokens/s followed the sequences in flight far more than the share of prompt
+(halving the uncached prompt per output token left the ratio as it was; see README,
+Benchmarks): use --samples so the job has more documents than --concurrency.
 
     .venv/bin/python bench/dataset.py [--limit 24] [--max-length 500] [--concurrency 8] [--samples 1]
 """

@@ -122,7 +122,7 @@ def main() -> None:
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=max(1, args.concurrency)) as pool:
-        # longest first, so the long documents do not run alone at the end
+        # longest first (unless --shortest-first), so the long documents do not run alone at the end
         order = sorted(rows, key=lambda r: r["length"] if args.shortest_first else -r["length"])
         futures = {pool.submit(one, r): r for r in order}
         for future in as_completed(futures):
