@@ -20,6 +20,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from planners.agentwrite import parse_sections
 from writer.cli import app
 from writer.lengths import count_words
 from writer.store import Store
@@ -243,7 +244,9 @@ def test_openai_engine_against_a_served_model(served_model, tmp_path):
 
     plan = writer.plan("Write a short article about owls.", words=400, engine=engine)  # constrained JSON over HTTP
     planned = Store().calls(None, stage="plan")[-1]
-    assert planned.engine == "openai" and json.loads(planned.output)["sections"] and plan.sections
+    assert planned.engine == "openai" and parse_sections(planned.output) and plan.sections
+    if planned.finish_reason != "loop":  # a plan stopped at its first repeat is cut mid-JSON by design
+        assert json.loads(planned.output)["sections"]
 
 
 def test_openai_engine_stops_a_looping_generation_early(served_model):
@@ -301,7 +304,10 @@ def test_parallel_mode_with_memory_on_the_real_engine(embedded_engine, tmp_path)
     program = store.program(info["run_id"])
     assert all(r.status == "done" for r in program)
     calls = store.calls(info["run_id"])
-    assert calls[0].stage == "plan" and json.loads(calls[0].output)["sections"]  # constrained JSON parsed
+    plan_call = calls[0]
+    assert plan_call.stage == "plan" and parse_sections(plan_call.output)  # constrained JSON, sections read
+    if plan_call.finish_reason != "loop":  # a plan stopped at its first repeat is cut mid-JSON by design
+        assert json.loads(plan_call.output)["sections"]
     stages = [c.stage for c in calls]
     assert stages.count("stitch") == info["sections"] - 1 >= 1
     shown = runner.invoke(app, ["runs", "show", info["run_id"], "--memory", "--json"])
