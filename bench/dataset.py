@@ -123,9 +123,9 @@ def main() -> None:
     print(f"| (b) dataset job, full workflow | {tokens} | {prompt} ({cached}) | {workflow['wall_s']} | "
           f"{workflow['output_tok_s']} | {workflow['computed_tok_s']} | {workflow['docs_per_hour']} | "
           f"{workflow['words_per_hour']} |")
-    print(f"\nworkflow / raw output tokens/s: {ratio:.2f} (goal >= 0.80); the job kept {in_flight:.1f} engine calls "
+    print(f"\nworkflow / raw output tokens/s: {ratio:.3f} (goal >= 0.80); the job kept {in_flight:.1f} engine calls "
           f"running on average, the raw run {n}")
-    print(f"workflow / raw computed tokens/s (prompt not from cache + output): {computed_ratio:.2f}")
+    print(f"workflow / raw computed tokens/s (prompt not from cache + output): {computed_ratio:.3f}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
 
