@@ -12,8 +12,9 @@ and writes bench/results/dataset.json. (b) runs first, so (a) knows how many tok
 It also prints what the engine computed: prompt tokens (less those its prefix cache served) plus
 output tokens, per second, and the engine calls the job kept in flight. On the 2-core CPU of
 2026-11-28 output tokens/s followed the sequences in flight far more than the share of prompt
-(halving the uncached prompt per output token left the ratio as it was; see README,
-Benchmarks): use --samples so the job has more documents than --concurrency.
+(halving the uncached prompt per output token left the ratio as it was), up to ~44 in flight;
+88 made no more than 44 did (see README, Benchmarks). What is left is the pool emptying at the
+end: use --samples so the job has more documents than --concurrency.
 
     .venv/bin/python bench/dataset.py [--limit 24] [--max-length 500] [--concurrency 8] [--samples 1]
 """
