@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from scripted_engine import ScriptedEngine
 from writer.cli import app
 from writer.dataset.cli import optional_ray_address
-from writer.dataset.jobs import create_job, job_status, read_instructions, run_job
+from writer.dataset.jobs import create_job, job_status, read_instructions, run_job, todo
 from writer.errors import UsageError
 
 PLAN = {"sections": [{"title": "Opening", "main_point": "What the piece is about", "words": 120},
@@ -107,6 +107,22 @@ def test_resume_continues_interrupted_runs_and_retries_failures_without_duplicat
     assert status.counts["done"] == 2 and status.status == "done"
     assert store.job_item(failed.id).run_id == run_before  # the same run was continued, not a new one
     assert len(store.list_runs()) == 2
+
+
+def test_items_start_longest_first_after_those_already_begun(tmp_path, store):
+    """So the job's tail, when fewer than K documents are left, is short documents, not a long one alone."""
+    path = write_lines(tmp_path / "in.jsonl", [
+        json.dumps({"instruction": "Write a note.", "length": 300}),
+        json.dumps({"instruction": "Write a report.", "length": 1200}),
+        json.dumps({"instruction": "Write a 600-word story."}),  # the length read from the prompt counts too
+        json.dumps({"instruction": "Write a letter.", "length": 150}),
+    ])
+    job, _ = create_job(store, path, out=tmp_path / "docs", engine_name="scripted", model="m", samples=2)
+    assert [(it.line, it.sample) for it in todo(store, job)] == [
+        (2, 0), (2, 1), (3, 0), (3, 1), (1, 0), (1, 1), (4, 0), (4, 1)]
+    letter = store.job_items(job)[-1]
+    store.update_item(letter.id, status="running", run_id="r-begun")  # a resumed job finishes it first
+    assert [(it.line, it.sample) for it in todo(store, job)][:2] == [(4, 1), (2, 0)]
 
 
 def test_cli_generate_status_and_bad_input(tmp_path, monkeypatch):

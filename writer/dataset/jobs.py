@@ -159,8 +159,13 @@ def _alive(pid: int) -> bool:
 
 
 def todo(store: Store, job_id: str) -> list[JobItemRow]:
-    """Items still to write: pending, interrupted (running) and failed ones (retried on resume)."""
-    return list(store.job_items(job_id, ("running", "pending", "failed")))
+    """Items still to write: pending, interrupted (running) and failed ones (retried on resume), in the
+    order they are started: items with a run already begun first (their work is half done), then the
+    longest documents first. Longest-first keeps the engine full to the end: the job's last minutes,
+    when fewer than K documents are left, are spent on short documents instead of a few long ones
+    (the pool emptying is what cost the dataset benchmark most; README, Benchmarks)."""
+    items = store.job_items(job_id, ("running", "pending", "failed"))
+    return sorted(items, key=lambda it: (it.run_id is None, -resolve_target(it.instruction, it.required_words).words))
 
 
 def process_item(store: Store, job: JobRow, item: JobItemRow, engine: Engine,
