@@ -16,8 +16,10 @@ were in flight when the run stopped: their run ids are in the results file under
 the runs live in `--data-dir` (default: beside `--out`), so a run can be stopped and continued
 in a later session. Each prompt's row records the commit (`git describe --dirty`) that wrote it.
 
-The full run asks for 133,550 words: hours on a 2-core CPU, minutes on a GPU server
-(`--engine openai --base-url ...`). Quick runs take a subset:
+The full run asks for 133,550 words: on a 2-core CPU from several hours (an older CPU) down to
+about an hour (2 cores with AVX-512 and bf16: the 27 longest prompts took 31 minutes at
+`--concurrency 8`); minutes on a GPU server (`--engine openai --base-url ...`). Quick runs
+take a subset:
 
     .venv/bin/python bench/length.py --max-length 500 --limit 6
     .venv/bin/python bench/length.py --ids 0,10,20,30 --mode parallel
