@@ -13,8 +13,11 @@ It also prints what the engine computed: prompt tokens (less those its prefix ca
 output tokens, per second, and the engine calls the job kept in flight. On the 2-core CPU of
 2026-11-28 output tokens/s followed the sequences in flight far more than the share of prompt
 (halving the uncached prompt per output token left the ratio as it was), up to ~44 in flight;
-88 made no more than 44 did (see README, Benchmarks). What is left is the pool emptying at the
-end: use --samples so the job has more documents than --concurrency.
+88 made no more than 44 did. On a faster 2-core CPU (AVX-512, bf16; raw bar ~440 tok/s) the
+job's steady state with 128 in flight made ~315 tok/s: there decoding is bound by reading each
+sequence's KV cache, and the job's calls carry longer contexts (~420 tokens) than the raw
+requests (~290), see README, Benchmarks. Use --samples so the job has more documents than
+--concurrency, or the pool emptying at the end weighs too.
 
     .venv/bin/python bench/dataset.py [--limit 24] [--max-length 500] [--concurrency 8] [--samples 1]
 """
