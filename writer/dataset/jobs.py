@@ -163,7 +163,7 @@ def todo(store: Store, job_id: str) -> list[JobItemRow]:
     order they are started: items with a run already begun first (their work is half done), then the
     longest documents first. Longest-first keeps the engine full to the end: the job's last minutes,
     when fewer than K documents are left, are spent on short documents instead of a few long ones
-    (the pool emptying is what cost the dataset benchmark most; README, Benchmarks)."""
+    (on the 2-core CPU without AVX-512 that tail cost the dataset benchmark most; README, Benchmarks)."""
     items = store.job_items(job_id, ("running", "pending", "failed"))
     return sorted(items, key=lambda it: (it.run_id is None, -resolve_target(it.instruction, it.required_words).words))
 
