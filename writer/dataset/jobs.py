@@ -165,7 +165,7 @@ def todo(store: Store, job_id: str) -> list[JobItemRow]:
     when fewer than K documents are left, are spent on short documents instead of a few long ones
     (on the 2-core CPU without AVX-512 that tail cost the dataset benchmark most; README, Benchmarks)."""
     items = store.job_items(job_id, ("running", "pending", "failed"))
-    return sorted(items, key=lambda it: (it.run_id is None, -resolve_target(it.instruction, it.required_words).words))
+    return sorted(items, key=lambda it: (it.run_id is None, -it.required_words))  # resolved when the job was made
 
 
 def process_item(store: Store, job: JobRow, item: JobItemRow, engine: Engine,
