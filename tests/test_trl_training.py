@@ -18,6 +18,7 @@ from test_exports import STANDARD, load, make_job, prose
 
 pytestmark = pytest.mark.engine  # trl is in the `test` extra: a missing install fails, never skips
 
+
 def _roles(seed: int) -> list[dict]:
     short, extended = prose(seed, 40), prose(seed + 100, 90)
     return [{"role": "generator", "input": "Write section 1 of an essay about rivers.", "output": short},
