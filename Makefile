@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 bootstrap:
 	bash scripts/bootstrap.sh
 
-# Every test, the real-engine ones included (vLLM CPU + the embedded model).
+# Every test, the real-engine ones included (vLLM CPU + the registered models bootstrap installs).
 test: bootstrap
 	$(PY) -m pytest -v -rA --durations=15
 

@@ -1,11 +1,11 @@
-"""Benchmark: compose a 2000-word document with the embedded engine, against the engine's raw decode speed.
+"""Benchmark: compose a 2000-word document on the vLLM engine, against the engine's raw decode speed.
 
 Prints engine start seconds, compose seconds, the pipeline's output tokens/s, the same
 engine's raw single-sequence decode tokens/s measured in the same run, and their ratio
 (the pipeline's efficiency: planning, prompt prefill, continuations and bookkeeping all
 count against it). Writes the numbers to bench/results/compose_speed.json.
 
-    .venv/bin/python bench/compose_speed.py [--words 2000] [--model DIR]
+    .venv/bin/python bench/compose_speed.py [--words 2000] [--model NAME|DIR]
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ INSTRUCTION = "Write a 2000-word article about the history and future of public 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--words", type=int, default=2000)
-    parser.add_argument("--model", default=None, help="model folder (default: the embedded model)")
+    parser.add_argument("--model", default=None,
+                        help="registered model name, model folder or hub id (default: the default model)")
     parser.add_argument("--raw-tokens", type=int, default=512)
     args = parser.parse_args()
     os.environ.setdefault("WRITER_DATA_DIR", tempfile.mkdtemp(prefix="writer-bench-"))

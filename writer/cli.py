@@ -20,6 +20,7 @@ from rich.table import Table
 from judges.cli import judge_app
 from writer.cli_options import BaseUrlOpt, EngineOpt, ModelOpt, fail
 from writer.dataset.cli import dataset_app, optional_ray_address
+from writer.models_cli import models_app
 from writer.optimize_cli import optimize_cmd
 from writer import api
 
@@ -37,6 +38,7 @@ runs_app = typer.Typer(help="List and inspect compose runs.", add_completion=Fal
 app.add_typer(runs_app, name="runs")
 app.add_typer(judge_app, name="judge")
 app.add_typer(dataset_app, name="dataset")
+app.add_typer(models_app, name="models")
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 

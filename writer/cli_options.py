@@ -11,11 +11,14 @@ from typing import NoReturn
 
 import typer
 
+from writer.engines.models import DEFAULT_MODEL, REGISTRY
 from writer.errors import WriterError
 
 EngineOpt = typer.Option(None, "--engine", "-e", help="Engine: vllm (default, in-process) or openai.",
                          envvar="WRITER_ENGINE", show_envvar=False)
-ModelOpt = typer.Option(None, "--model", "-m", help="Model folder or id (default: the embedded SmolLM2-135M).")
+ModelOpt = typer.Option(None, "--model", "-m",
+                        help=f"A registered model ({', '.join(REGISTRY)}; see `writer models list`), a model "
+                             f"folder, or a hub id (default: {DEFAULT_MODEL}).")
 BaseUrlOpt = typer.Option(None, "--base-url", help="OpenAI-compatible server URL, e.g. http://127.0.0.1:8000/v1.")
 
 

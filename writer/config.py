@@ -53,7 +53,7 @@ class EngineSettings:
     """Everything needed to build an engine."""
 
     engine: str = "vllm"
-    model: str | None = None  # None: the embedded default model
+    model: str | None = None  # None: the default registered model (writer.engines.models.DEFAULT_MODEL)
     base_url: str | None = None
     api_key: str | None = None
     concurrency: int = 8

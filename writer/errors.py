@@ -31,3 +31,11 @@ class EngineError(WriterError):
 
 class PlanError(WriterError):
     """No usable plan could be made."""
+
+
+class UnknownModelError(UsageError):
+    """No registered local model has that name (`writer models list` shows them)."""
+
+
+class ModelInstallError(WriterError):
+    """A registered model could not be installed (pip failed, a chunk is missing or corrupt, conversion failed)."""

@@ -34,6 +34,13 @@ RayOpt = typer.Option(None, "--ray", help="Run on Ray: `--ray` alone starts a lo
 WorkersOpt = typer.Option(None, "--workers", help="Ray workers, one engine each (default: one per GPU, or 2).")
 
 
+def _default_model(engine: str) -> str:
+    """The job's model label when none is given: the default registered model on vLLM, the server's on openai."""
+    from writer.engines.models import DEFAULT_MODEL
+
+    return DEFAULT_MODEL if engine == "vllm" else "default"
+
+
 def _store():
     from writer.store import Store
 
@@ -152,8 +159,9 @@ def generate(
         options = {"engine": settings.engine, "model": settings.model, "base_url": settings.base_url}
         store = _store()
         job_id, parsed = create_job(store, instructions, out=out_dir, engine_name=settings.engine,
-                                    model=settings.model or "embedded", samples=samples, concurrency=concurrency,
-                                    words_field=words_field, name=job, judges=names, engine_options=options)
+                                    model=settings.model or _default_model(settings.engine), samples=samples,
+                                    concurrency=concurrency, words_field=words_field, name=job, judges=names,
+                                    engine_options=options)
     except WriterError as exc:
         fail(exc)
     for s in parsed.skipped:

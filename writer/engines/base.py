@@ -20,6 +20,16 @@ class Message(BaseModel):
     content: str
 
 
+class Sampling(BaseModel):
+    """How prose is sampled: one typed object handed from the control unit down to every prose request."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    temperature: float = Field(0.7, ge=0)
+    top_p: float = Field(0.95, gt=0, le=1)
+    repetition_penalty: float = Field(1.05, gt=0)
+
+
 class ChatRequest(BaseModel):
     """One conversation to complete, with its own sampling options.
 
@@ -27,7 +37,9 @@ class ChatRequest(BaseModel):
     (the text returned is only the continuation). `json_schema`: constrain the reply to
     JSON matching this schema. `stop_on_loop`: the engine may stop generating where the text
     starts looping (`writer.repetition`) and return it cut there, finish_reason "loop"; engines
-    that cannot watch a generation ignore it (callers cut loops afterwards anyway).
+    that cannot watch a generation ignore it (callers cut loops afterwards anyway). `bad_words`:
+    words (token sequences) the model may not generate, as vLLM's `bad_words`; engines that cannot
+    ban words ignore it (the defect checks catch what they let through).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -43,6 +55,7 @@ class ChatRequest(BaseModel):
     continue_final: bool = False
     seed: int | None = None
     stop_on_loop: bool = False
+    bad_words: list[str] = Field(default_factory=list)
 
 
 class Completion(BaseModel):

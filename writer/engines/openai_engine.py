@@ -76,6 +76,8 @@ class OpenAIEngine(Engine):
                 extra["repetition_penalty"] = req.repetition_penalty
             if req.continue_final:
                 extra.update(continue_final_message=True, add_generation_prompt=False)
+            if req.bad_words:
+                extra["bad_words"] = req.bad_words
         elif req.continue_final:
             # No prefill outside vLLM: ask for the continuation instead.
             prefix = messages.pop()["content"]

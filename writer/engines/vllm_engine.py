@@ -1,6 +1,7 @@
 """In-process vLLM engine (`vllm.LLM`): the default.
 
-With no model given it loads the embedded SmolLM2-135M-Instruct (see `embedded.py`).
+The model is a registered local model name (`models.py`; with none given, the default), a
+Hugging Face folder, or a hub id.
 Each request is rendered with the model's chat template (so prefilled assistant messages
 can be continued) and handed to vLLM as token ids; where it repeats text the engine generated,
 with the ids the model generated for it (`token_reuse.py`), so the prefix cache serves it.
@@ -25,16 +26,12 @@ import os
 import threading
 import time
 from concurrent.futures import Future
-from pathlib import Path
 
 from writer.engines.base import ChatRequest, Completion, Engine
+from writer.engines.models import registered_name, resolve
 from writer.engines.token_reuse import TokenReuse
 from writer.errors import EngineConfigError
 from writer.repetition import LOOP_CHECK_TOKENS, loop_start
-
-
-def _is_local_path(model: str) -> bool:
-    return model.startswith((".", "/", "~")) or os.sep in model and Path(model).expanduser().exists()
 
 
 def cpu_bind_list() -> str:
@@ -137,17 +134,9 @@ class VLLMEngine(Engine):
         seed: int = 0,
         **llm_kwargs,
     ):
-        from writer.engines.embedded import embedded_model_dir
-
-        if model is None:
-            path = embedded_model_dir()
-            model = str(path)
-            max_model_len = max_model_len or 8192
-        elif _is_local_path(model):
-            path = Path(model).expanduser()
-            if not (path / "config.json").exists():
-                raise EngineConfigError(f"model folder not found or not a Hugging Face model folder: {model}")
-            model = str(path)
+        name = registered_name(model)  # the store records a registered model by name, not by its cache folder
+        model, window = resolve(model)
+        max_model_len = max_model_len or window
         os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "4")
         try:
@@ -181,7 +170,7 @@ class VLLMEngine(Engine):
                                 seed=seed, **llm_kwargs)
         except (OSError, ValueError) as exc:
             raise EngineConfigError(f"vLLM cannot load model {model!r}: {exc}".splitlines()[0]) from None
-        self.model_id = model
+        self.model_id = name or model
         self.tokenizer = self.llm.get_tokenizer()
         self.reuse = TokenReuse(self.tokenizer)  # follow-ups get the ids the model generated, for its prefix cache
         self.context_window = int(self.llm.llm_engine.model_config.max_model_len)
@@ -211,6 +200,7 @@ class VLLMEngine(Engine):
             stop=req.stop or None,
             seed=req.seed,
             structured_outputs=structured,
+            bad_words=req.bad_words or None,
         )
 
     def generate(self, requests: list[ChatRequest]) -> list[Completion]:
