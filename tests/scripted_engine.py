@@ -2,7 +2,7 @@
 
 Plan requests (those with a JSON schema) get `plan_reply`; summarise requests (a schema with
 "summary") get a summary quoting the section; other requests get prose of `words_per_call`
-words (default: what the request's min_tokens asks for). Section prose opens with the words of
+words (default: halfway between the request's min_tokens and max_tokens). Section prose opens with the words of
 the section's title and main point, as an on-topic model would, so the control unit's
 on-point check passes unless a test wants otherwise (`on_topic=False`).
 """
@@ -39,7 +39,8 @@ def prose(words: int, seed: int = 0) -> str:
 
 def topic_words(prompt: str) -> str:
     """The section's title and main point as the section prompt states them."""
-    m = re.search(r'Now write section \d+, "([^"]*)": (.*?) \(about', prompt) or re.search(r"Focus: (.*)", prompt)
+    m = (re.search(r'Write section \d+, "([^"]*)", in about \d+ words: (.*)', prompt)
+         or re.search(r"Write it in about \d+ words: (.*)", prompt))
     return " ".join(m.groups()) if m else ""
 
 
@@ -72,7 +73,7 @@ class ScriptedEngine(Engine):
         for req in requests:
             self.requests.append(req)
             topic = topic_words(req.messages[0].content) if self.on_topic and len(req.messages) == 1 else ""  # a first reply
-            lead = f"This part covers {topic}. " if topic else ""
+            lead = f"The story turns to {topic}. " if topic else ""
             if self.reply is not None:
                 text = self.reply(req)
                 text = lead + text if req.json_schema is None else text
@@ -81,7 +82,9 @@ class ScriptedEngine(Engine):
             elif req.json_schema is not None:
                 text = self.plan_reply or json.dumps({"sections": []})
             else:
-                words = self.words_per_call or max(1, int(max(req.min_tokens, 20) / TOKENS_PER_WORD))
+                # a model that writes to its budget: halfway between the request's token bounds
+                middle = (req.min_tokens + req.max_tokens) / 2 if req.min_tokens else req.min_tokens
+                words = self.words_per_call or max(1, int(max(middle, 20) / TOKENS_PER_WORD))
                 text = lead + prose(max(1, words - len(lead.split())), seed=len(self.requests))
             finish, cut = "stop", loop_start(text) if self.watch_loops and req.stop_on_loop else None
             if cut is not None:

@@ -43,4 +43,5 @@ def test_history_cap_is_respected_even_with_room_to_spare():
 
 def test_budget_brackets_the_word_target():
     b = SectionBudget.for_words(1000)
-    assert b.min_tokens == 1300 and 1450 <= b.max_tokens <= 1550
+    # the model ends its section itself: held to at least three quarters of the budget, at most a quarter over
+    assert b.min_tokens == 975 and 1600 <= b.max_tokens <= 1700

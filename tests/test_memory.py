@@ -61,9 +61,9 @@ def test_context_stays_within_the_window_for_a_20000_word_document(window):
         mem = SectionMemory(summaries=memory.summaries[:index], facts=memory.facts, feedback="too short")
         prompt = section_prompt(plan, index, written[:index], engine, budget, history_tokens=1024, memory=mem)
         assert engine.count_tokens(prompt) + budget.max_tokens <= window
-        assert f"Now write section {index + 1}," in prompt and "rejected: too short" in prompt
+        assert f"Write section {index + 1}," in prompt and "rejected: too short" in prompt
         if index:
-            assert "What the earlier parts said" in prompt and f"Part {index}: " in prompt  # newest summary kept
+            assert "What the earlier sections said" in prompt and f"Section {index}: " in prompt  # newest kept
             assert "Names used so far" in prompt
 
 
@@ -74,8 +74,8 @@ def test_memory_is_capped_by_memory_tokens():
     budget = SectionBudget.for_words(500)
     small = section_prompt(plan, 29, [], engine, budget, memory=memory, memory_tokens=200)
     large = section_prompt(plan, 29, [], engine, budget, memory=memory, memory_tokens=2000)
-    assert small.count("\nPart ") < large.count("\nPart ")
-    assert "Part 29: " in small  # the most recent summary is the last one dropped
+    assert small.count("\nSection ") < large.count("\nSection ")
+    assert "Section 29: " in small  # the most recent summary is the last one dropped
 
 
 # checks
@@ -119,7 +119,10 @@ def test_repeated_sentences_are_dropped_from_later_sections():
     a = "The clipper left Canton at dawn with tea. It raced the monsoon south."
     b = "The clipper left Canton at dawn with tea. In London the auction waited for it."
     texts, removed = drop_repeated_sentences([a, b])
-    assert removed == 1 and texts[0] == a and texts[1] == "In London the auction waited for it."
+    assert removed == [0, 1] and texts[0] == a and texts[1] == "In London the auction waited for it."
+    listed = "At the docks:\n- The clipper left Canton at dawn with tea.\n- Porters unloaded crates all night."
+    texts, removed = drop_repeated_sentences([a, listed])
+    assert removed == [0, 1] and texts[1] == "At the docks:\n- Porters unloaded crates all night."  # still a list
 
 
 def test_trim_to_total_cuts_the_sections_most_over_budget():
@@ -150,7 +153,7 @@ def test_failing_checks_rerun_the_section_with_feedback_and_keep_the_best():
         attempts["n"] += 1
         words = int(req.min_tokens / TOKENS_PER_WORD) + 5
         if "rejected" in req.messages[0].content:  # the second attempt is told why the first failed
-            return f"This part covers {topic_words(req.messages[0].content)}. " + prose(words, seed=attempts["n"])
+            return f"The story turns to {topic_words(req.messages[0].content)}. " + prose(words, seed=attempts["n"])
         return prose(words, seed=attempts["n"])  # off topic
 
     engine = ScriptedEngine(reply=reply, on_topic=False)
@@ -161,7 +164,7 @@ def test_failing_checks_rerun_the_section_with_feedback_and_keep_the_best():
     assert "rejected: strays from its main point" in writes[1].messages[0]["content"]
     checks = [r for r in store.program(result.run_id) if r.op == "check"]
     assert all(r.status == "done" and r.attempts == 2 and r.note.startswith("passed") for r in checks)
-    assert all(s.text.startswith("This part covers") for s in result.sections)
+    assert all(s.text.startswith("The story turns to") for s in result.sections)
 
 
 def test_reruns_are_bounded_and_the_best_attempt_is_kept():

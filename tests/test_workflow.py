@@ -7,7 +7,7 @@ import pytest
 import writer
 from scripted_engine import ScriptedEngine, prose, topic_words
 from writer.context import TOKENS_PER_WORD
-from writer.drafting import clean_draft
+from writer.defects import remove_defects
 from writer.lengths import trim_to_words
 from writer.errors import UnknownRunError, UsageError
 from writer.lengths import count_words
@@ -33,12 +33,14 @@ def test_compose_writes_every_section_to_its_budget(tmp_path):
     assert Store().get_run(result.run_id).status == "done"
 
 
-def test_section_prompts_carry_plan_and_previous_text():
+def test_section_prompts_carry_their_place_and_previous_text():
     engine = ScriptedEngine(plan_reply=PLAN)
-    writer.compose("Write a 1000-word essay about tea.", engine=engine)
-    third = next(r.messages[0].content for r in engine.requests if "Now write section 3" in r.messages[0].content)
-    assert "Part 2. Trade" in third and "Where tea began" in third
-    assert "## Origins" in third and "## Trade" in third  # text written so far
+    result = writer.compose("Write a 1000-word essay about tea.", engine=engine)
+    third = next(r.messages[0].content for r in engine.requests if "Write section 3" in r.messages[0].content)
+    assert 'Write section 3, "Today", in about 300 words: Tea now' in third
+    assert "The piece is written in 3 sections" in third and "bring the piece to a close" in third
+    assert result.sections[1].text[-200:] in third  # the text written so far, without its headings
+    assert "## Trade" not in third and "Origins:" not in third  # no outline, no headings
 
 
 def test_short_drafts_are_continued_and_long_ones_trimmed():
@@ -64,7 +66,7 @@ def test_resume_does_not_rewrite_finished_sections():
         calls["n"] += 1
         if calls["n"] == 2:
             raise Crash("engine died")
-        return prose(int(req.min_tokens / TOKENS_PER_WORD) + 5, seed=calls["n"])
+        return prose(int((req.min_tokens + req.max_tokens) / 2 / TOKENS_PER_WORD), seed=calls["n"])
 
     engine = ScriptedEngine(reply=reply)
     with pytest.raises(Crash):
@@ -107,7 +109,7 @@ def test_trim_and_clean():
     text = "One two three. Four five six. Seven eight nine."
     assert trim_to_words(text, 7) == "One two three. Four five six."
     assert trim_to_words("word " * 50, 10).split() == ["word"] * 10
-    assert clean_draft("## Heading\n\nBody text.") == "Body text."
+    assert remove_defects("## Heading\n\nBody text.\n\nMore text.").text == "Body text.\n\nMore text."
     assert count_words(trim_to_words(prose(500), 300)) <= 300
     listed = "Steps:\n- Boil the water.\n- Warm the pot.\n\nThen steep it. Pour it out."
     assert trim_to_words(listed, 10) == "Steps:\n- Boil the water.\n- Warm the pot.\n\nThen steep it."
@@ -262,19 +264,20 @@ def test_extender_leaves_a_draft_whose_follow_up_would_not_fit_the_window():
     for that in the engine's window is left to plain continuation, the others are still extended."""
     from writer.calls import CallRecorder
     from writer.engines.base import Message
+    from writer.defects import Place
     from writer.lengthen import Thread, extend
 
     engine = ScriptedEngine(context_window=1024)
     messages = [Message(role="user", content="Write about tea. " * 40)]
     fits, too_long = prose(60, seed=1), prose(300, seed=2)
-    out = extend(CallRecorder(engine), [Thread(messages, fits), Thread(messages, too_long)], messages, 300, 0)
+    out = extend(CallRecorder(engine), [Thread(messages, fits), Thread(messages, too_long)], messages, 300, Place())
     assert out[1] is None and count_words(out[0].text) > 60
     assert len(engine.requests) == 2 and all(too_long not in m.content for r in engine.requests for m in r.messages)
 
     # a thread whose earlier turns leave no room starts again from the section prompt
     history = [*messages, Message(role="assistant", content=prose(400, seed=3)), Message(role="user", content="More.")]
     engine.requests.clear()
-    out = extend(CallRecorder(engine), [Thread(history, fits)], messages, 300, 0)
+    out = extend(CallRecorder(engine), [Thread(history, fits)], messages, 300, Place())
     assert count_words(out[0].text) > 60 and out[0].messages[0] == messages[0] and len(out[0].messages) == 3
     assert [len(r.messages) for r in engine.requests] == [3, 4]
 
@@ -311,7 +314,8 @@ def test_a_one_section_target_is_written_without_a_planning_call():
     assert "plan" not in stages and stages[0] == "write"
     assert [s.main_point for s in result.plan.sections] == ["Write a 300-word note about tea."]
     assert result.plan.repairs == [ONE_SECTION_NOTE] and result.plan.sections[0].words == 300
-    assert engine.requests[0].messages[0].content.strip() == "Write a 300-word note about tea."
+    prompt = engine.requests[0].messages[0].content
+    assert prompt.startswith("Write a 300-word note about tea.") and "Write it in about 300 words." in prompt
     assert 270 <= result.words <= 330
 
     longer = writer.compose("Write a 700-word note about tea.", engine=ScriptedEngine(plan_reply=PLAN))

@@ -28,12 +28,15 @@ class Plan(BaseModel):
 
 
 class WrittenSection(BaseModel):
-    """A finished section as stored."""
+    """A finished section as stored, with what the defect checks (`writer.defects`) found while writing it
+    (all cut, unless also counted in `defects_left`)."""
 
     index: int
     title: str
     text: str
     words: int
+    defects: dict[str, int] = Field(default_factory=dict)
+    defects_left: dict[str, int] = Field(default_factory=dict)
 
 
 class Stats(BaseModel):

@@ -1,12 +1,12 @@
 """The prompt of a section call, kept within the model's context window.
 
-A section's prompt holds the instruction, the plan, the run's memory (established facts and
-summaries of earlier sections), the text written so far, and, on a re-run, why the last
-attempt failed. A 10,000-word document never fits an 8k window, so everything that grows
-is budgeted: the plan shrinks to the steps around this one when it is long; memory gets at
-most `memory_tokens` (facts first, then summaries, newest first); the text written so far
-gets what the window leaves after the output budget, capped by `history_tokens`, cut from
-the front at paragraph boundaries (the most recent text matters most for continuity).
+A section's prompt holds the instruction, the section's place in the plan (its neighbours),
+the run's memory (established facts and summaries of earlier sections), the text written so
+far, and, on a re-run, why the last attempt failed. A 10,000-word document never fits an 8k
+window, so everything that grows is budgeted: memory gets at most `memory_tokens` (facts
+first, then summaries, newest first); the text written so far gets what the window leaves
+after the output budget, capped by `history_tokens`, cut from the front at paragraph
+boundaries (the most recent text matters most for continuity).
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ from writer.artifacts import Plan, WrittenSection
 from writer.engines.base import Engine
 
 SECTION_TEMPLATE = "writer/section.j2"
-# Output tokens per counted word: SmolLM2's prose measured 1.21 (624 tokens for 515 words); the budget asks a
-# little more so min_tokens lands a draft at or just over its budget and max_tokens leaves little to trim.
+# Output tokens per counted word: SmolLM2's prose measured 1.21 (624 tokens for 515 words), Qwen2.5's about 1.25.
 TOKENS_PER_WORD = 1.3
 SAFETY_TOKENS = 32
 OMITTED = "[... earlier text omitted ...]"
@@ -28,32 +27,29 @@ OMITTED = "[... earlier text omitted ...]"
 
 @dataclass
 class SectionBudget:
-    """Token limits for writing one section of `words` words."""
+    """Token limits for writing one section of `words` words.
+
+    The model is left to end its section itself (where it ends a thought, not where a token limit cuts it):
+    `min_tokens` only keeps one that stops early going to three quarters of the budget, and `max_tokens`
+    lets it run a quarter over, to be cut back at a paragraph end. Forcing the whole budget made models
+    that had finished write on into the next section's matter or a conclusion.
+    """
 
     max_tokens: int
     min_tokens: int
 
     @classmethod
     def for_words(cls, words: int) -> "SectionBudget":
-        return cls(max_tokens=math.ceil(words * TOKENS_PER_WORD * 1.15) + 16,
-                   min_tokens=math.floor(words * TOKENS_PER_WORD))
-
-
-def plan_lines(plan: Plan, around: int | None = None, radius: int = 6) -> list[str]:
-    """The plan as numbered lines; with `around`, only steps within `radius` of it (long plans)."""
-    lines = []
-    for i, s in enumerate(plan.sections):
-        if around is not None and abs(i - around) > radius:
-            continue
-        lines.append(f"Part {i + 1}. {s.title}: {s.main_point} ({s.words} words)")
-    return lines
+        return cls(max_tokens=math.ceil(words * TOKENS_PER_WORD * 1.25) + 16,
+                   min_tokens=math.floor(words * TOKENS_PER_WORD * 0.75))
 
 
 def tail_text(sections: list[WrittenSection], engine: Engine, budget_tokens: int) -> str:
     """As much of the end of the written text as fits in `budget_tokens`."""
     if budget_tokens <= 0 or not sections:
         return ""
-    paragraphs = [p for s in sections for p in ([f"## {s.title}"] + s.text.split("\n\n"))]
+    # no section headings: a model shown them writes one of its own
+    paragraphs = [p for s in sections for p in s.text.split("\n\n")]
     kept: list[str] = []
     used = 0
     for para in reversed(paragraphs):
@@ -115,21 +111,24 @@ def fit_memory(memory: SectionMemory, engine: Engine, budget_tokens: int) -> tup
 def section_prompt(plan: Plan, index: int, written: list[WrittenSection], engine: Engine,
                    budget: SectionBudget, history_tokens: int = 2048, memory: SectionMemory | None = None,
                    memory_tokens: int = 768) -> str:
-    """Render the prompt for section `index` so that prompt + output fit the engine's window."""
+    """Render the prompt for section `index` so that prompt + output fit the engine's window.
+
+    The prompt names the section's place (its number, the section just before it and the one after), not
+    the whole outline: shown every title and main point, small models write the whole outline into each
+    section (Qwen2.5-Coder-0.5B did, in 3 of 4 sections tried). The text so far (sequential mode) replaces
+    the previous section's main point, since the model then reads what that section actually said.
+    """
     memory = memory or SectionMemory()
     section = plan.sections[index]
-    lines = plan_lines(plan)
-    fixed_args = dict(instruction=plan.instruction, index=index, title=section.title,
-                      main_point=section.main_point, words=section.words, feedback=memory.feedback)
-    bare = render(SECTION_TEMPLATE, plan_lines=lines, written="", facts=[], summaries=[], **fixed_args)
-    if engine.count_tokens(bare) > engine.context_window // 4:
-        lines = plan_lines(plan, around=index)
-        bare = render(SECTION_TEMPLATE, plan_lines=lines, written="", facts=[], summaries=[], **fixed_args)
+    previous = plan.sections[index - 1] if index > 0 and not written else None
+    following = plan.sections[index + 1].title if index + 1 < len(plan.sections) else None
+    fixed_args = dict(instruction=plan.instruction, index=index, count=len(plan.sections), title=section.title,
+                      main_point=section.main_point, words=section.words, feedback=memory.feedback,
+                      previous=previous.model_dump() if previous else None, next_title=following)
+    bare = render(SECTION_TEMPLATE, written="", facts=[], summaries=[], **fixed_args)
     room = engine.context_window - budget.max_tokens - engine.count_tokens(bare) - SAFETY_TOKENS
     facts, summaries = fit_memory(memory, engine, min(memory_tokens, max(0, room // 2)))
-    with_memory = render(SECTION_TEMPLATE, plan_lines=lines, written="", facts=facts, summaries=summaries,
-                         **fixed_args)
+    with_memory = render(SECTION_TEMPLATE, written="", facts=facts, summaries=summaries, **fixed_args)
     room = engine.context_window - budget.max_tokens - engine.count_tokens(with_memory) - SAFETY_TOKENS
     written_text = tail_text(written, engine, min(history_tokens, room))
-    return render(SECTION_TEMPLATE, plan_lines=lines, written=written_text, facts=facts, summaries=summaries,
-                  **fixed_args)
+    return render(SECTION_TEMPLATE, written=written_text, facts=facts, summaries=summaries, **fixed_args)

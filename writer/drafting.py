@@ -1,68 +1,73 @@
-"""Drafting one section: the Generator (`generate`), then length control (`lengthen`).
+"""Drafting one section: the Generator (`generate`), defect removal (`clean`), length control (`lengthen`).
 
 The control unit (`writer.memory.control`) runs these as a section's `write` and `extend`
 instructions, and `pick_best` when a section has several candidate drafts.
 
-The model is not trusted with length. The request's min/max tokens bracket the budget;
-a draft that still comes out short goes to the Self-Lengthen Extender (`writer.lengthen`),
-then, if still short, is continued from where it stopped (a prefilled assistant message, in the
-conversation the draft last answered, so the engine's prefix cache serves it: see `writer.lengthen`);
-one that runs long is cut back at a sentence boundary. A draft
-that starts looping is cut where the loop starts (`writer.repetition`) and continued from
-there, so loops never pad a section to its budget.
+A section is written as a part of one document, not as a reply of its own: the prompt gives its
+place (`writer.context`), the engine may not write a heading or, before the last section, open
+a conclusion (`banned_words`), and whatever such text still comes out is cut by the defect
+checks (`writer.defects`).
+
+The model ends its section where it ends its thought; the token bounds only keep it within
+reach of the budget (`writer.context.SectionBudget`). A draft short of its budget is continued
+from where it stopped (a prefilled assistant message in the conversation the draft answered, so
+the engine's prefix cache serves it); one far short first goes to the Self-Lengthen Extender
+(`writer.lengthen`), which enriches it rather than padding it. A draft that runs long loses
+its last paragraphs. A draft that starts looping is cut where the loop starts
+(`writer.repetition`) and continued from there, so loops never pad a section to its budget.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+
 from writer.artifacts import Plan
-from writer.chatter import strip_chatter
 from writer.calls import CallRecorder
 from writer.context import SECTION_TEMPLATE, TOKENS_PER_WORD, SectionBudget
-from writer.engines.base import ChatRequest, Message
-from writer.lengths import count_words, end_at_sentence, join_text, trim_to_words
+from writer.defects import Place, banned_words, clean
+from writer.engines.base import ChatRequest, Message, Sampling
 from writer.lengthen import Thread, extend, fits
+from writer.lengths import LONG, SHORT, count_words, end_at_sentence, join_text, trim_to_paragraph
 from writer.repetition import cut_loop
 
-SHORT = 0.9  # below this share of the budget a draft is continued
-LONG = 1.10  # above this share it is trimmed
+EXTEND_BELOW = 0.6  # a draft under this share of its budget is enriched by the Extender before it is continued
 MAX_CONTINUATIONS = 3
-EXTEND_ROUNDS = 2  # Self-Lengthen micro-iterations before plain continuation
+EXTEND_ROUNDS = 2  # Self-Lengthen micro-iterations at most
+def prose_request(messages: list[Message], max_tokens: int, min_tokens: int, place: Place, sampling: Sampling,
+                  continue_final: bool = False) -> ChatRequest:
+    return ChatRequest(messages=messages, max_tokens=max_tokens, min_tokens=min_tokens, continue_final=continue_final,
+                       stop_on_loop=True, bad_words=banned_words(place), **sampling.model_dump())
 
 
-def clean_draft(text: str) -> str:
-    """Drop headings the model adds (the document adds its own), its chatter ("Sure, here is ...")
-    and surrounding blank space."""
-    lines = strip_chatter(text).splitlines()
-    while lines and (lines[0].lstrip().startswith("#") or not lines[0].strip()):
-        lines.pop(0)
-    return strip_chatter("\n".join(lines))
-
-
-def generate(call: CallRecorder, messages: list[Message], words: int, index: int, n: int = 1,
-             temperature: float = 0.7, repetition_penalty: float = 1.05) -> list[str]:
-    """The Generator: `n` drafts of one section as one engine batch, cut where they start looping."""
+def generate(call: CallRecorder, messages: list[Message], words: int, place: Place, n: int = 1,
+             sampling: Sampling = Sampling(), earlier: str = "") -> tuple[list[str], list[Counter]]:
+    """The Generator: `n` drafts of one section as one engine batch, cut where they start looping and cleaned
+    of defects. Returns the drafts and the defects found in each."""
     budget = SectionBudget.for_words(words)
-    request = ChatRequest(stop_on_loop=True, messages=messages, max_tokens=budget.max_tokens, min_tokens=budget.min_tokens,
-                          temperature=temperature, repetition_penalty=repetition_penalty)
-    texts = [cut_loop(clean_draft(c.text))
-             for c in call("write", [request] * n, template=SECTION_TEMPLATE, section_index=index)]
+    request = prose_request(messages, budget.max_tokens, budget.min_tokens, place, sampling)
+    raw = [cut_loop(c.text) for c in call("write", [request] * n, template=SECTION_TEMPLATE, section_index=place.index)]
+    texts, found = clean(raw, place, earlier)
     if call.store is not None and call.run_id is not None:
-        call.store.save_role_records(call.run_id, index, [{"role": "generator", "input": messages[-1].content,
-                                                           "output": t} for t in texts])
-    return texts
+        call.store.save_role_records(call.run_id, place.index, [{"role": "generator", "input": messages[-1].content,
+                                                                 "output": t} for t in texts])
+    return texts, found
 
 
-def lengthen(call: CallRecorder, messages: list[Message], texts: list[str], words: int, index: int,
-             temperature: float = 0.7, repetition_penalty: float = 1.05) -> list[str]:
-    """Bring drafts to `words`: short ones go to the Extender (`writer.lengthen`), then are continued if
-    still short; long ones are trimmed. Extender inputs/outputs are stored as role records."""
+def _short(text: str, words: int, share: float = SHORT) -> bool:
+    return count_words(text) < words * share
+
+
+def lengthen(call: CallRecorder, messages: list[Message], texts: list[str], words: int, place: Place,
+             sampling: Sampling = Sampling()) -> list[str]:
+    """Bring drafts to `words`: those far short go to the Extender (`writer.lengthen`), then any still short are
+    continued; long ones lose their last paragraphs. Extender inputs/outputs are stored as role records."""
     threads = [Thread(messages, t) for t in texts]
     records = []
     for _ in range(EXTEND_ROUNDS):
-        short = [i for i, t in enumerate(threads) if t.text and words - count_words(t.text) > words * (1 - SHORT)]
+        short = [i for i, t in enumerate(threads) if t.text and _short(t.text, words, EXTEND_BELOW)]
         if not short:
             break
-        results = extend(call, [threads[i] for i in short], messages, words, index, temperature, repetition_penalty)
+        results = extend(call, [threads[i] for i in short], messages, words, place, sampling)
         better = [(i, r) for i, r in zip(short, results) if r is not None]
         for i, longer in better:
             records.append({"role": "extender", "input": threads[i].text, "output": longer.text})
@@ -70,9 +75,9 @@ def lengthen(call: CallRecorder, messages: list[Message], texts: list[str], word
         if not better:
             break
     if records and call.store is not None and call.run_id is not None:
-        call.store.save_role_records(call.run_id, index, records)
+        call.store.save_role_records(call.run_id, place.index, records)
     for _ in range(MAX_CONTINUATIONS):
-        short = [i for i, t in enumerate(threads) if words - count_words(t.text) > words * (1 - SHORT)]
+        short = [i for i, t in enumerate(threads) if _short(t.text, words)]
         if not short:
             break
         requests = []
@@ -80,25 +85,23 @@ def lengthen(call: CallRecorder, messages: list[Message], texts: list[str], word
             more = int((words - count_words(threads[i].text)) * TOKENS_PER_WORD) + 16
             if not fits(call.engine, threads[i].messages, threads[i].text, new_tokens=more):
                 threads[i] = Thread(messages, threads[i].text)  # the section prompt alone was budgeted to fit
-            requests.append(ChatRequest(stop_on_loop=True, messages=threads[i].answered_by(threads[i].text),
-                                        continue_final=True, max_tokens=more, min_tokens=int(more * 0.8),
-                                        temperature=temperature, repetition_penalty=repetition_penalty))
-        additions = call("continue", requests, template=SECTION_TEMPLATE, section_index=index)
+            text = threads[i].text.rstrip()
+            requests.append(prose_request(threads[i].answered_by(text), int(more * 1.2), int(more * 0.7), place,
+                                          sampling, continue_final=True))
+        additions = call("continue", requests, template=SECTION_TEMPLATE, section_index=place.index)
         if not any(a.text.strip() for a in additions):
             break
         for i, addition in zip(short, additions):
-            threads[i] = Thread(threads[i].messages, cut_loop(join_text(threads[i].text, addition.text)))
-    texts = [t.text for t in threads]
-    # a continuation stopped by max_tokens ends mid-sentence: end at the last full sentence if the budget allows
-    return [end_at_sentence(trim_to_words(t, words) if count_words(t) > words * LONG else t, int(words * SHORT))
-            for t in texts]
+            threads[i] = Thread(threads[i].messages, cut_loop(join_text(threads[i].text.rstrip(), addition.text)))
+    return [fit_length(t.text, words) for t in threads]
 
 
-def draft(call: CallRecorder, messages: list[Message], words: int, index: int, n: int = 1,
-          temperature: float = 0.7, repetition_penalty: float = 1.05) -> list[str]:
-    """`n` drafts of one section brought to `words`: the Generator, then `lengthen`."""
-    texts = generate(call, messages, words, index, n, temperature, repetition_penalty)
-    return lengthen(call, messages, texts, words, index, temperature, repetition_penalty)
+def fit_length(text: str, words: int) -> str:
+    """A long draft cut back at a paragraph end (a sentence end if no paragraph end fits); one that stops
+    mid-sentence (at a token limit) ended at its last full sentence if the budget allows."""
+    if count_words(text) > words * LONG:
+        text = trim_to_paragraph(text, int(words * LONG), int(words * SHORT))
+    return end_at_sentence(text, int(words * SHORT))
 
 
 def pick_best(call: CallRecorder, plan: Plan, index: int, texts: list[str]) -> tuple[int, list[dict]]:

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 from prompts import render
 from writer.calls import CallRecorder
-from writer.chatter import strip_chatter
 from writer.context import TOKENS_PER_WORD
-from writer.engines.base import ChatRequest, Message
+from writer.defects import Place, banned_words, clean
+from writer.engines.base import ChatRequest, Message, Sampling
 from writer.lengths import PARAGRAPH_BREAK, SENTENCE_END, count_words, join_text, trim_to_words
 from writer.repetition import cut_loop
 
@@ -81,28 +81,29 @@ def _followable(engine, thread: Thread, base: list[Message], words: int) -> Thre
     return None
 
 
-def extend(call: CallRecorder, threads: list[Thread], base: list[Message], words: int, index: int,
-           temperature: float = 0.7, repetition_penalty: float = 1.05) -> list[Thread | None]:
+def extend(call: CallRecorder, threads: list[Thread], base: list[Message], words: int, place: Place,
+           sampling: Sampling = Sampling()) -> list[Thread | None]:
     """One Extender micro-iteration over several drafts of the section the prompt `base` asked for (two engine
     batches). Each result answers the continuation call that made it. None where no longer, loop-free text came
     out, and for drafts too long to follow up in the engine's window (they are left to plain continuation)."""
     usable = [_followable(call.engine, t, base, words) for t in threads]
     todo = [t for t in usable if t is not None]
-    results = iter(_micro_iteration(call, todo, words, index, temperature, repetition_penalty) if todo else [])
+    results = iter(_micro_iteration(call, todo, words, place, sampling) if todo else [])
     return [next(results) if t is not None else None for t in usable]
 
 
-def _micro_iteration(call: CallRecorder, threads: list[Thread], words: int, index: int,
-                     temperature: float, repetition_penalty: float) -> list[Thread | None]:
+def _micro_iteration(call: CallRecorder, threads: list[Thread], words: int, place: Place,
+                     sampling: Sampling) -> list[Thread | None]:
+    bad = banned_words(place)
     firsts = [split_half(t.text)[0] for t in threads]
     rewrite = Message(role="user", content=render(ENRICH_TEMPLATE))
     enrich = [ChatRequest(stop_on_loop=True, messages=t.answered_by(f, rewrite),
                           max_tokens=int(count_words(f) * 2.2 * TOKENS_PER_WORD) + 32,
-                          min_tokens=int(count_words(f) * 1.5 * TOKENS_PER_WORD),
-                          temperature=temperature, repetition_penalty=repetition_penalty)
+                          min_tokens=int(count_words(f) * 1.5 * TOKENS_PER_WORD), bad_words=bad,
+                          **sampling.model_dump())
               for t, f in zip(threads, firsts)]
-    enriched = [cut_loop(strip_chatter(c.text))
-                for c in call("extend", enrich, template=ENRICH_TEMPLATE, section_index=index)]
+    enriched = clean([cut_loop(c.text) for c in call("extend", enrich, template=ENRICH_TEMPLATE,
+                                                       section_index=place.index)], place)[0]
     kept = [first_two_thirds(e) if e else "" for e in enriched]
     guide = Message(role="user", content=render(CONTINUE_TEMPLATE, words=words))
     requests = []
@@ -112,12 +113,11 @@ def _micro_iteration(call: CallRecorder, threads: list[Thread], words: int, inde
         requests.append(ChatRequest(
             stop_on_loop=True, messages=thread.answered_by(thread.text, guide, *prefill),
             continue_final=bool(prefix), max_tokens=int(missing * TOKENS_PER_WORD * 1.1) + 16,
-            min_tokens=int(missing * TOKENS_PER_WORD * 0.9), temperature=temperature,
-            repetition_penalty=repetition_penalty))
-    rests = call("extend", requests, template=CONTINUE_TEMPLATE, section_index=index)
+            min_tokens=int(missing * TOKENS_PER_WORD * 0.9), bad_words=bad, **sampling.model_dump()))
+    rests = call("extend", requests, template=CONTINUE_TEMPLATE, section_index=place.index)
     out: list[Thread | None] = []
     for thread, prefix, rest in zip(threads, kept, rests):
-        result = strip_chatter(cut_loop(join_text(prefix, rest.text)))
+        result = clean([cut_loop(join_text(prefix, rest.text))], place)[0][0]
         longer = count_words(result) > count_words(thread.text)
         out.append(Thread(thread.answered_by(thread.text, guide), result) if longer else None)
     return out

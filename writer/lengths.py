@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 DEFAULT_WORDS = 1000
 MAX_WORDS = 100_000
+TOLERANCE = 0.1  # a text within this share of its word budget has the right length (drafting, checks, judges)
+SHORT = 1 - TOLERANCE
+LONG = 1 + TOLERANCE
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
 _WORD_RE = re.compile(rf"[{_CJK}]|[^\s{_CJK}]*[A-Za-z0-9\u00c0-\u024f][^\s{_CJK}]*")
@@ -117,6 +120,21 @@ def trim_to_words(text: str, limit: int) -> str:
     if not kept:  # a single endless sentence: cut by words
         return " ".join(text.split()[:limit])
     return text[:kept].rstrip()
+
+
+def trim_to_paragraph(text: str, limit: int, floor: int) -> str:
+    """Cut `text` to at most `limit` words at the last paragraph end that keeps at least `floor` words, so a
+    long draft loses its last paragraphs whole; else at a sentence end (`trim_to_words`)."""
+    if count_words(text) <= limit:
+        return text
+    best = None
+    for m in PARAGRAPH_BREAK.finditer(text):
+        n = count_words(text[:m.start()])
+        if n > limit:
+            break
+        if n >= floor:
+            best = m.start()
+    return text[:best].rstrip() if best is not None else trim_to_words(text, limit)
 
 
 _LAST_END = re.compile(r"[.!?。！？\"”](?=[^.!?。！？\"”]*$)")

@@ -1,23 +1,26 @@
-"""What a section must pass before it is committed: length, no loops, no copying, on its point.
+"""What a section must pass before it is committed: length, no loops, no copying, on its point, no defects.
 
 Each check returns a failure message written for the model: the control unit feeds it back
 into the prompt when it re-runs the section. The on-point check is lexical: the section must
 use a share of the content words of its title and main point (matched on their first five
 letters, so "trading" matches "trade"). It is cheap, needs no model, and catches the failure
 small models actually have: drifting onto another topic or back into an earlier section.
+Defects (`writer.defects`: headings, early conclusions, chatter, echoes, off-task text,
+repeats, restarts) are cut from drafts before the check; one still there could not be cut
+cleanly, and fails the section.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from writer.artifacts import PlannedSection
-from writer.lengths import count_words
+from writer.defects import Place, feedback, find_defects
+from writer.lengths import LONG, SHORT, count_words
 from writer.repetition import NGRAM, loop_start
 
-SHORT = 0.9  # a section within SHORT..LONG of its budget passes the length check
-LONG = 1.1
 MIN_ON_POINT = 0.34  # share of the main point's keywords the section must use
 MAX_COPIED = 0.2  # share of a section's 8-grams that may already appear in earlier sections
 
@@ -65,6 +68,7 @@ def copied_share(text: str, earlier: str) -> float:
 class CheckResult:
     failures: list[str] = field(default_factory=list)
     words: int = 0
+    defects_left: Counter = field(default_factory=Counter)
 
     @property
     def passed(self) -> bool:
@@ -75,8 +79,9 @@ class CheckResult:
         return len(self.failures), abs(self.words - budget) / max(budget, 1)
 
 
-def check_section(text: str, section: PlannedSection, earlier: str = "") -> CheckResult:
-    """Run every check on a section draft; `earlier` is the text of the sections before it."""
+def check_section(text: str, section: PlannedSection, earlier: str = "", place: Place | None = None) -> CheckResult:
+    """Run every check on a section draft; `earlier` is the text of the sections before it, `place` where the
+    section sits (for the defect checks)."""
     result = CheckResult(words=count_words(text))
     if result.words < SHORT * section.words:
         result.failures.append(f"too short: {result.words} words of the {section.words} planned")
@@ -91,4 +96,8 @@ def check_section(text: str, section: PlannedSection, earlier: str = "") -> Chec
     missing = missing_keywords(text, section)
     if wanted and (len(wanted) - len(missing)) / len(wanted) < MIN_ON_POINT:
         result.failures.append(f"strays from its main point; it must be about: {', '.join(missing[:6])}")
+    left = find_defects(text, place, earlier) if place is not None else []
+    if left:
+        result.defects_left = Counter(f.kind for f in left)
+        result.failures.append(feedback(left))
     return result

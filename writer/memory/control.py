@@ -17,11 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from collections import Counter
+
 from writer.artifacts import Plan, WrittenSection
 from writer.calls import CallRecorder
 from writer.context import TOKENS_PER_WORD, SectionBudget, SectionMemory, section_prompt
-from writer.drafting import generate, lengthen, pick_best
-from writer.engines.base import ChatRequest, Message
+from writer.defects import Place, clean
+from writer.drafting import generate, lengthen, pick_best, prose_request
+from writer.engines.base import Message, Sampling
 from writer.lengths import count_words, end_at_sentence, join_text
 from writer.memory.checks import check_section
 from writer.memory.files import MemoryFiles
@@ -32,7 +35,7 @@ from writer.repetition import cut_loop
 from writer.store import InstructionRow, Store
 
 MAX_ATTEMPTS = 2  # a section is written at most this many times (each re-run costs a whole section)
-TOLERANCE = 0.05  # the consistency pass aims the document within this share of its target
+DOCUMENT_TOLERANCE = 0.05  # the consistency pass aims the whole document within this share of its target
 
 Event = Callable[[str, dict], None]
 
@@ -42,8 +45,7 @@ class ControlUnit:
 
     def __init__(self, store: Store, call: CallRecorder, run_id: str, mode: str = "sequential",
                  candidates: int = 1, history_tokens: int = 1024, memory_tokens: int = 768,
-                 max_attempts: int = MAX_ATTEMPTS, temperature: float = 0.7, repetition_penalty: float = 1.05,
-                 on_event: Event | None = None):
+                 max_attempts: int = MAX_ATTEMPTS, sampling: Sampling = Sampling(), on_event: Event | None = None):
         self.store = store
         self.call = call
         self.run_id = run_id
@@ -52,8 +54,7 @@ class ControlUnit:
         self.history_tokens = history_tokens
         self.memory_tokens = memory_tokens
         self.max_attempts = max_attempts
-        self.temperature = temperature
-        self.repetition_penalty = repetition_penalty
+        self.sampling = sampling
         self.files = MemoryFiles(store, run_id)
         self.on_event = on_event or (lambda kind, data: None)
 
@@ -91,13 +92,6 @@ class ControlUnit:
             if row.op == "consistency":
                 self._consistency(row)
 
-    def run(self) -> None:
-        """Execute the whole program in order (sequential mode)."""
-        plan = self.store.load_plan(self.run_id)
-        for index in range(len(plan.sections)):
-            self.run_section(index)
-        self.run_document()
-
     def execute(self, row: InstructionRow) -> None:
         getattr(self, f"_{row.op}")(row)
 
@@ -115,6 +109,17 @@ class ControlUnit:
                                 self.history_tokens, memory, self.memory_tokens)
         return [Message(role="user", content=prompt)]
 
+    def _place(self, plan: Plan, index: int, prompt: str = "") -> Place:
+        return Place(index=index, count=len(plan.sections), title=plan.sections[index].title,
+                     other_titles=tuple(s.title for k, s in enumerate(plan.sections) if k != index),
+                     prompt=prompt, instruction=plan.instruction)
+
+    def _earlier(self, index: int, seq: int) -> str:
+        """The text before section `index`, as far as it is written (in parallel mode, none is yet)."""
+        if self.mode != "sequential":
+            return ""
+        return "\n\n".join(s.text for s in self.files.sections(seq, before=index))
+
     def _write(self, row: InstructionRow) -> None:
         index, seq = row.section_index, row.seq
         if self.store.get_section(self.run_id, index) is not None:
@@ -125,11 +130,15 @@ class ControlUnit:
         if row.attempts == 0:
             self.on_event("section_start", {"index": index, "section": section})
         messages = self._messages(plan, index, seq, row.feedback or "")
-        texts = generate(self.call, messages, section.words, index, self.candidates, self.temperature,
-                         self.repetition_penalty)
-        self.files.write_json(f"draft/{index}", {"prompt": messages[0].content, "texts": texts}, seq)
+        place = self._place(plan, index, messages[0].content)
+        texts, found = generate(self.call, messages, section.words, place, self.candidates, self.sampling,
+                                self._earlier(index, seq))
+        self.files.write_json(f"draft/{index}", {"prompt": messages[0].content, "texts": texts,
+                                                 "defects": [dict(f) for f in found]}, seq)
+        cut = sum(found, Counter())
         self._done(row, f"attempt {row.attempts + 1}: {len(texts)} draft(s), "
-                        f"{'/'.join(str(count_words(t)) for t in texts)} words", attempts=row.attempts + 1)
+                        f"{'/'.join(str(count_words(t)) for t in texts)} words"
+                        + (f"; cut {_counts(cut)}" if cut else ""), attempts=row.attempts + 1)
 
     def _extend(self, row: InstructionRow) -> None:
         index, seq = row.section_index, row.seq
@@ -137,33 +146,42 @@ class ControlUnit:
         section = plan.sections[index]
         draft = self.files.read_json(f"draft/{index}", seq)
         messages = [Message(role="user", content=draft["prompt"])]
+        place = self._place(plan, index, draft["prompt"])
         before = [count_words(t) for t in draft["texts"]]
-        texts = lengthen(self.call, messages, draft["texts"], section.words, index, self.temperature, self.repetition_penalty)
-        self.files.write_json(f"draft/{index}", {"prompt": draft["prompt"], "texts": texts}, seq)
+        texts = lengthen(self.call, messages, draft["texts"], section.words, place, self.sampling)
+        texts, found = clean(texts, place, self._earlier(index, seq))
+        defects = [dict(Counter(d) + f) for d, f in zip(draft.get("defects") or [{}] * len(texts), found)]
+        self.files.write_json(f"draft/{index}", {"prompt": draft["prompt"], "texts": texts, "defects": defects}, seq)
         after = [count_words(t) for t in texts]
-        self._done(row, "; ".join(f"{b} -> {a} words" for b, a in zip(before, after)))
+        cut = sum(found, Counter())
+        self._done(row, "; ".join(f"{b} -> {a} words" for b, a in zip(before, after))
+                   + (f"; cut {_counts(cut)}" if cut else ""))
 
     def _check(self, row: InstructionRow) -> None:
         index, seq = row.section_index, row.seq
         plan = self._plan(seq)
         section = plan.sections[index]
-        texts = self.files.read_json(f"draft/{index}", seq)["texts"]
-        text = texts[0]
+        draft = self.files.read_json(f"draft/{index}", seq)
+        texts = draft["texts"]
+        defects = draft.get("defects") or [{}] * len(texts)
+        pick = 0
         if len(texts) > 1:
-            best, records = pick_best(self.call, plan, index, texts)
-            text = texts[best]
+            pick, records = pick_best(self.call, plan, index, texts)
             self.store.save_candidates(self.run_id, index, records)
-        earlier = "\n\n".join(s.text for s in self.files.sections(seq, before=index)) if self.mode == "sequential" else ""
-        result = check_section(text, section, earlier)
+        text = texts[pick]
+        earlier = self._earlier(index, seq)
+        result = check_section(text, section, earlier, self._place(plan, index, draft["prompt"]))
         best = self.files.read_json(f"best/{index}", seq)
         if best is None or result.badness(section.words) < tuple(best["badness"]):
-            best = {"text": text, "failures": result.failures, "badness": list(result.badness(section.words))}
+            best = {"text": text, "failures": result.failures, "badness": list(result.badness(section.words)),
+                    "defects": defects[pick], "defects_left": dict(result.defects_left)}
             self.files.write_json(f"best/{index}", best, seq)
         write_row = next(r for r in self.store.program(self.run_id) if r.op == "write" and r.section_index == index)
         attempts = write_row.attempts
         if result.passed or attempts >= self.max_attempts:
-            kept = self.files.commit_section(WrittenSection(index=index, title=section.title, text=best["text"],
-                                                            words=count_words(best["text"])), seq)
+            kept = self.files.commit_section(WrittenSection(
+                index=index, title=section.title, text=best["text"], words=count_words(best["text"]),
+                defects=best.get("defects") or {}, defects_left=best.get("defects_left") or {}), seq)
             note = "passed" if result.passed else f"kept best of {attempts} attempts; still: {'; '.join(best['failures'])}"
             self._done(row, f"{note} ({kept.words} words)", attempts=row.attempts + 1)
             self.on_event("section_done", {"index": index, "section": kept})
@@ -200,7 +218,8 @@ class ControlUnit:
             previous = self.files.section(row.section_index - 1, row.seq)
             current = self.files.section(row.section_index, row.seq)
             boundaries.append((row.section_index, previous.text, current.title, current.text))
-        for row, (text, note) in zip(rows, stitch(self.call, plan.instruction, boundaries)):
+        places = [self._place(plan, row.section_index) for row in rows]
+        for row, (text, note) in zip(rows, stitch(self.call, plan.instruction, boundaries, places)):
             if text != self.store.get_section(self.run_id, row.section_index).text:
                 self.files.replace_section(row.section_index, text, row.seq)
             self._done(row, note)
@@ -209,24 +228,29 @@ class ControlUnit:
         seq = row.seq
         plan = self._plan(seq)
         sections = self.files.sections(seq)
-        texts, removed = drop_repeated_sentences([s.text for s in sections])
+        texts, repeats = drop_repeated_sentences([s.text for s in sections])
+        removed = sum(repeats)
         notes = [f"removed {removed} sentence(s) repeated from earlier sections"] if removed else []
+        found = [Counter({"repeated": n}) if n else Counter() for n in repeats]
         target, total = plan.target_words, sum(count_words(t) for t in texts)
         budgets = [s.words for s in plan.sections]
-        if total < (1 - TOLERANCE) * target:
-            texts, added = self._continue_short(plan, texts, target - total, seq)
+        if total < (1 - DOCUMENT_TOLERANCE) * target:
+            texts, added, cut = self._continue_short(plan, texts, target - total, seq)
+            found = [f + c for f, c in zip(found, cut)]
             notes.append(f"continued sections by {added} words")
-        elif total > (1 + TOLERANCE) * target:
-            texts = trim_to_total(texts, budgets, int(target * (1 + TOLERANCE)))
+        elif total > (1 + DOCUMENT_TOLERANCE) * target:
+            texts = trim_to_total(texts, budgets, int(target * (1 + DOCUMENT_TOLERANCE)))
             notes.append(f"trimmed {total - sum(count_words(t) for t in texts)} words")
-        for section, text in zip(sections, texts):
+        for section, text, defects in zip(sections, texts, found):
             if text != section.text:
-                self.files.replace_section(section.index, text, seq)
+                self.files.replace_section(section.index, text, seq, dict(defects))
         words = sum(count_words(t) for t in texts)
         self._done(row, "; ".join(notes + [f"{words} words for a target of {target}"]))
 
-    def _continue_short(self, plan: Plan, texts: list[str], missing: int, seq: int) -> tuple[list[str], int]:
-        """Continue the sections furthest below their budgets, in one batch, to cover `missing` words."""
+    def _continue_short(self, plan: Plan, texts: list[str], missing: int,
+                        seq: int) -> tuple[list[str], int, list[Counter]]:
+        """Continue the sections furthest below their budgets, in one batch, to cover `missing` words. Returns
+        the texts, the words added and the defects cut from each continuation."""
         gaps = sorted(((plan.sections[k].words - count_words(t), k) for k, t in enumerate(texts)), reverse=True)
         picked: list[tuple[int, int]] = []
         for gap, k in gaps:
@@ -239,16 +263,23 @@ class ControlUnit:
         for k, share in picked:
             messages = self._messages(plan, k, seq) + [Message(role="assistant", content=texts[k])]
             tokens = int(share * TOKENS_PER_WORD) + 16
-            requests.append(ChatRequest(stop_on_loop=True, messages=messages, continue_final=True, max_tokens=tokens,
-                                        min_tokens=int(tokens * 0.8), temperature=self.temperature,
-                                        repetition_penalty=self.repetition_penalty))
+            requests.append(prose_request(messages, tokens, int(tokens * 0.8), self._place(plan, k), self.sampling,
+                                          continue_final=True))
         texts = list(texts)
         added = 0
+        cut = [Counter() for _ in texts]
         for (k, _), completion in zip(picked, self.call("continue", requests)):
-            longer = end_at_sentence(cut_loop(join_text(texts[k], completion.text)), count_words(texts[k]))
-            added += max(0, count_words(longer) - count_words(texts[k]))
-            texts[k] = longer if count_words(longer) > count_words(texts[k]) else texts[k]
-        return texts, added
+            joined = cut_loop(join_text(texts[k], completion.text))
+            (cleaned,), (found,) = clean([joined], self._place(plan, k), "\n\n".join(texts[:k]))
+            longer = end_at_sentence(cleaned, count_words(texts[k]))
+            if count_words(longer) > count_words(texts[k]):
+                added += count_words(longer) - count_words(texts[k])
+                texts[k], cut[k] = longer, found
+        return texts, added, cut
+
+
+def _counts(counts: Counter) -> str:
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
 
 
 __all__ = ["ControlUnit", "Instruction", "MAX_ATTEMPTS"]

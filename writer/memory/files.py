@@ -68,8 +68,9 @@ class MemoryFiles:
         self._log(seq, "write", f"section/{section.index}", stored.text)
         return stored
 
-    def replace_section(self, index: int, text: str, seq: int | None = None) -> WrittenSection:
-        section = self.store.replace_section(self.run_id, index, text)
+    def replace_section(self, index: int, text: str, seq: int | None = None,
+                        defects: dict | None = None) -> WrittenSection:
+        section = self.store.replace_section(self.run_id, index, text, defects)
         self._log(seq, "write", f"section/{index}", text)
         return section
 

@@ -13,34 +13,38 @@ one has its longest sections trimmed at sentence boundaries.
 
 from __future__ import annotations
 
-import re
-
 from prompts import render
 from writer.calls import CallRecorder
 from writer.context import TOKENS_PER_WORD
+from writer.defects import Place, banned_words, blocks, clean, cut_spans, find_defects, sentence_spans
 from writer.engines.base import ChatRequest, Message
-from writer.lengths import SENTENCE_END, count_words, trim_to_words
+from writer.lengths import count_words, trim_to_words
 from writer.memory.checks import copied_share
 from writer.memory.summaries import grounded
-from writer.repetition import MIN_SENTENCE_WORDS, loop_start
+from writer.repetition import loop_start
 
 STITCH_TEMPLATE = "memory/stitch.j2"
 TAIL_WORDS = 120  # how much of the previous section the stitcher sees
 OPENING_WORDS = 120  # longest opening it rewrites
-_WORD = re.compile(r"\w+")
 
 
 def split_opening(text: str) -> tuple[str, str]:
-    """The opening (first paragraph, or first sentences up to OPENING_WORDS) and the rest of `text`."""
+    """The opening (first paragraph, or its first sentences up to OPENING_WORDS // 2) and the rest of `text`,
+    the rest exactly as written (its line breaks kept: a list stays a list)."""
     text = text.strip()
-    first, sep, rest = text.partition("\n\n")
-    if count_words(first) <= OPENING_WORDS and rest:
-        return first, rest
-    sentences = [s for s in SENTENCE_END.split(text) if s]
-    opening: list[str] = []
-    while sentences and (not opening or count_words(" ".join(opening + sentences[:1])) <= OPENING_WORDS // 2):
-        opening.append(sentences.pop(0))
-    return " ".join(opening), " ".join(sentences)
+    paragraphs = blocks(text)
+    if not paragraphs:
+        return "", ""
+    first = paragraphs[0]
+    if count_words(first.text(text)) <= OPENING_WORDS and len(paragraphs) > 1:
+        return first.text(text), text[paragraphs[1].start:]
+    spans = sentence_spans(text, first.lines[0][0], first.lines[0][1])
+    end = spans[0][1] if spans else first.lines[0][1]
+    for s, e in spans[1:]:
+        if count_words(text[:e]) > OPENING_WORDS // 2:
+            break
+        end = e
+    return text[:end].strip(), text[end:].strip()
 
 
 def tail_words(text: str, words: int = TAIL_WORDS) -> str:
@@ -48,17 +52,17 @@ def tail_words(text: str, words: int = TAIL_WORDS) -> str:
     return " ".join(parts[-words:])
 
 
-def stitch_requests(instruction: str, pairs: list[tuple[str, str, str]]) -> list[ChatRequest]:
+def stitch_requests(instruction: str, pairs: list[tuple[str, str, str]], places: list[Place]) -> list[ChatRequest]:
     """One request per (previous text, title, section text) boundary."""
     requests = []
-    for previous, title, text in pairs:
+    for (previous, title, text), place in zip(pairs, places):
         opening, _ = split_opening(text)
         n = count_words(opening)
         prompt = render(STITCH_TEMPLATE, instruction=instruction, previous_tail=tail_words(previous), title=title,
                         opening=opening)
         requests.append(ChatRequest(stop_on_loop=True, messages=[Message(role="user", content=prompt)],
                                     max_tokens=int(n * TOKENS_PER_WORD * 1.6) + 32, min_tokens=int(n * TOKENS_PER_WORD * 0.7),
-                                    temperature=0.5, repetition_penalty=1.05))
+                                    temperature=0.5, repetition_penalty=1.05, bad_words=banned_words(place)))
     return requests
 
 
@@ -76,17 +80,19 @@ def accept_stitch(opening: str, rewrite: str, previous: str) -> str | None:
     return None
 
 
-def stitch(call: CallRecorder, instruction: str, boundaries: list[tuple[int, str, str, str]]) -> list[tuple[str, str]]:
-    """Rewrite the openings at `boundaries` (index, previous text, title, text) in one batch.
+def stitch(call: CallRecorder, instruction: str, boundaries: list[tuple[int, str, str, str]],
+           places: list[Place]) -> list[tuple[str, str]]:
+    """Rewrite the openings at `boundaries` (index, previous text, title, text) in one batch; `places` say where
+    each section sits, for the defect checks the rewrite must pass too.
     Returns (new text, note) per boundary; the text is unchanged where the rewrite was rejected."""
     if not boundaries:
         return []
-    requests = stitch_requests(instruction, [(p, t, x) for _, p, t, x in boundaries])
+    requests = stitch_requests(instruction, [(p, t, x) for _, p, t, x in boundaries], places)
     out = []
     completions = call("stitch", requests, template=STITCH_TEMPLATE)
-    for (index, previous, _, text), completion in zip(boundaries, completions):
+    for (index, previous, _, text), completion, place in zip(boundaries, completions, places):
         opening, rest = split_opening(text)
-        rewrite = completion.text.strip().split("\n\n")[0].strip()
+        rewrite = clean([completion.text], place, previous)[0][0].split("\n\n")[0].strip()
         reason = accept_stitch(opening, rewrite, previous)
         if reason is None:
             out.append(((rewrite + "\n\n" + rest).strip(), f"opening rewritten ({count_words(opening)} -> "
@@ -96,31 +102,15 @@ def stitch(call: CallRecorder, instruction: str, boundaries: list[tuple[int, str
     return out
 
 
-def _sentence_key(sentence: str) -> tuple[str, ...]:
-    return tuple(w.lower() for w in _WORD.findall(sentence))
-
-
-def drop_repeated_sentences(texts: list[str]) -> tuple[list[str], int]:
-    """Remove sentences (6+ words) that already appeared in an earlier section. Returns texts and count removed."""
-    seen: set[tuple[str, ...]] = set()
-    out, removed = [], 0
-    for text in texts:
-        paragraphs = []
-        for para in text.split("\n\n"):
-            kept = []
-            for sentence in SENTENCE_END.split(para.strip()):
-                key = _sentence_key(sentence)
-                if len(key) >= MIN_SENTENCE_WORDS and key in seen:
-                    removed += 1
-                    continue
-                kept.append(sentence)
-            paragraphs.append(" ".join(kept).strip())
-        for para in paragraphs:
-            for sentence in SENTENCE_END.split(para):
-                key = _sentence_key(sentence)
-                if len(key) >= MIN_SENTENCE_WORDS:
-                    seen.add(key)
-        out.append("\n\n".join(p for p in paragraphs if p))
+def drop_repeated_sentences(texts: list[str]) -> tuple[list[str], list[int]]:
+    """Remove sentences already written in an earlier section (`writer.defects`' "repeated" check), each text's
+    line structure kept. Returns the texts and how many sentences each lost."""
+    out, removed = [], []
+    for k, text in enumerate(texts):
+        earlier = "\n\n".join(out)
+        repeats = [f for f in find_defects(text, Place(index=k, count=len(texts)), earlier) if f.kind == "repeated"]
+        out.append(cut_spans(text, [(f.start, f.end) for f in repeats]) if repeats else text)
+        removed.append(len(repeats))
     return out, removed
 
 

@@ -62,8 +62,17 @@ def _migration_7(bind: SQLEngine) -> None:
             conn.execute(sql_text("ALTER TABLE calls ADD COLUMN cached_tokens INTEGER DEFAULT 0"))
 
 
+def _migration_8(bind: SQLEngine) -> None:
+    """sections.defects and sections.defects_left: what the defect checks found in each section, and left."""
+    have = {c["name"] for c in inspect(bind).get_columns("sections")}
+    with bind.begin() as conn:
+        for column in ("defects", "defects_left"):
+            if column not in have:
+                conn.execute(sql_text(f"ALTER TABLE sections ADD COLUMN {column} JSON"))
+
+
 MIGRATIONS: list[Callable[[SQLEngine], None]] = [_migration_1, _migration_2, _migration_3, _migration_4,
-                                                 _migration_5, _migration_6, _migration_7]
+                                                 _migration_5, _migration_6, _migration_7, _migration_8]
 
 
 class Store:
@@ -147,7 +156,7 @@ class Store:
             return existing
         with self.Session.begin() as s:
             s.add(SectionRow(run_id=run_id, index=section.index, title=section.title, text=section.text,
-                             words=section.words))
+                             words=section.words, defects=dict(section.defects), defects_left=dict(section.defects_left)))
         return section
 
     def get_section(self, run_id: str, index: int) -> WrittenSection | None:
@@ -160,11 +169,17 @@ class Store:
             rows = s.scalars(select(SectionRow).where(SectionRow.run_id == run_id).order_by(SectionRow.index))
             return [_section(r) for r in rows]
 
-    def replace_section(self, run_id: str, index: int, text: str) -> WrittenSection:
-        """Overwrite a stored section's text (the stitching and consistency passes edit finished sections)."""
+    def replace_section(self, run_id: str, index: int, text: str, defects: dict | None = None) -> WrittenSection:
+        """Overwrite a stored section's text (the stitching and consistency passes edit finished sections);
+        `defects` adds to the counts found in it."""
         with self.Session.begin() as s:
             row = s.scalars(select(SectionRow).where(SectionRow.run_id == run_id, SectionRow.index == index)).one()
             row.text, row.words = text, count_words(text)
+            if defects:
+                found = dict(row.defects or {})
+                for kind, n in defects.items():
+                    found[kind] = found.get(kind, 0) + n
+                row.defects = found
             return _section(row)
 
     # engine calls
@@ -347,4 +362,5 @@ class Store:
 
 
 def _section(row: SectionRow) -> WrittenSection:
-    return WrittenSection(index=row.index, title=row.title, text=row.text, words=row.words)
+    return WrittenSection(index=row.index, title=row.title, text=row.text, words=row.words,
+                          defects=row.defects or {}, defects_left=row.defects_left or {})

@@ -82,6 +82,8 @@ class SectionRow(Base):
     title: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     words: Mapped[int] = mapped_column(Integer)
+    defects: Mapped[dict] = mapped_column(JSON, default=dict)  # kind -> count found while writing it
+    defects_left: Mapped[dict] = mapped_column(JSON, default=dict)  # kind -> count still in the text
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

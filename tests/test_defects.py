@@ -1,0 +1,183 @@
+"""The defect checks: each kind found and cut on crafted texts, prose that resembles them left alone."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from writer.defects import Place, count_document, find_defects, remove_defects
+
+FIXTURES = Path(__file__).parent / "fixtures" / "prose"
+TITLES = ("Before the Public Library", "Subscription Libraries", "The Public Libraries Act", "Carnegie's Libraries")
+INSTRUCTION = "Write a 2000-word article about the history of public libraries."
+P1 = ("Andrew Carnegie paid for more than two thousand library buildings between 1883 and 1929. His grants came with "
+      "a condition: the town had to provide the site and fund books and staff every year.")
+P2 = ("Inside those buildings, open stacks let readers browse for themselves. A patron no longer had to ask a clerk "
+      "for each title, and librarians began to choose books for curiosity as well as for duty.")
+
+
+def middle(index: int = 1, **kw) -> Place:
+    titles = kw.pop("titles", TITLES)
+    return Place(index=index, count=len(titles), title=titles[index],
+                 other_titles=tuple(t for i, t in enumerate(titles) if i != index), instruction=INSTRUCTION, **kw)
+
+
+def kinds(text: str, place: Place | None = None, earlier: str = "") -> Counter:
+    return Counter(f.kind for f in find_defects(text, place or middle(3), earlier))
+
+
+@pytest.mark.parametrize("line", ["### Carnegie's Money", "**Carnegie's Money**", "Title: The History of Libraries",
+                                  "<<The Carnegie Era>>", "Carnegie's Libraries", "The Carnegie Era"])
+def test_a_leading_title_or_heading_line_is_cut(line):
+    cleaned = remove_defects(f"{line}\n\n{P1}\n\n{P2}", middle(3))
+    assert cleaned.text == f"{P1}\n\n{P2}"
+    assert cleaned.found == Counter(heading=1) and not cleaned.left
+
+
+def test_an_inner_sub_heading_is_cut_and_its_text_kept():
+    cleaned = remove_defects(f"{P1}\n\n#### Open stacks\n\n{P2}", middle(3))
+    assert cleaned.text == f"{P1}\n\n{P2}"
+    assert cleaned.found == Counter(heading=1)
+
+
+@pytest.mark.parametrize("label", ["Section 2: Subscription Libraries and the Idea of Free Access",
+                                   "### Part 3: The Public Libraries Act", "The Public Libraries Act"])
+def test_a_label_of_another_section_cuts_the_rest(label):
+    """A model that labels the next section has started writing the rest of the document."""
+    cleaned = remove_defects(f"{P1}\n\n{label}\n\n{P2}", middle(3))
+    assert cleaned.text == P1
+    assert cleaned.found == Counter(heading=1)
+
+
+def test_a_conclusion_before_the_last_section_is_cut_but_the_last_may_conclude():
+    closing = "In conclusion, Carnegie's libraries changed how towns thought about reading and about themselves."
+    text = f"{P1}\n\n{P2}\n\n{closing}"
+    assert remove_defects(text, middle(1)).text == f"{P1}\n\n{P2}"
+    assert remove_defects(text, middle(1)).found == Counter(conclusion=1)
+    assert kinds(text, middle(3)) == Counter()
+
+
+@pytest.mark.parametrize("remark", [
+    "Sure! Here is the next section of the article:",
+    "I hope this helps! Let me know if you would like any changes.",
+    "This is a very well-written article. However, I do have one suggestion for improvement.",
+    "The past part concludes with this paragraph:",
+    "(Word count: 350)",
+])
+def test_remarks_about_the_text_are_cut(remark):
+    for text in (f"{remark}\n\n{P1}\n\n{P2}", f"{P1}\n\n{P2}\n\n{remark}", f"{P1}\n\n{remark}\n\n{P2}"):
+        cleaned = remove_defects(text, middle(1))
+        assert cleaned.text == f"{P1}\n\n{P2}", text
+        assert cleaned.found == Counter(chatter=1)
+
+
+def test_a_meta_opening_sentence_is_cut_from_its_paragraph():
+    text = f"In this section, we will explore how Carnegie changed libraries. {P1}"
+    cleaned = remove_defects(text, middle(1))
+    assert cleaned.text == P1 and cleaned.found == Counter(chatter=1)
+
+
+def test_an_echo_of_the_prompt_is_cut():
+    prompt = (f"{INSTRUCTION}\n\nWrite section 4, \"Carnegie's Libraries\" (about 350 words): Andrew Carnegie funded "
+              "more than 2,500 library buildings between 1883 and 1929, on condition that towns paid for their upkeep.")
+    echo = ("Carnegie's Libraries: Andrew Carnegie funded more than 2,500 library buildings between 1883 and 1929, "
+            "on condition that towns paid for their upkeep.")
+    cleaned = remove_defects(f"{echo}\n\n{P1}\n\n{P2}", middle(3, prompt=prompt))
+    assert cleaned.text == f"{P1}\n\n{P2}" and cleaned.found == Counter(echo=1)
+    scaffold = remove_defects(f"{P1}\n\nNow write section 5, \"The Digital Library\" (about 300 words).", middle(3))
+    assert scaffold.text == P1 and scaffold.found == Counter(echo=1)
+
+
+@pytest.mark.parametrize("tail", [
+    "Compute the derivative of the function f(x) = x^3 + 2x^2 + 3x + 4 using the power rule.",
+    "```python\nimport os\nprint(os.listdir('.'))\n```",
+    "Question: What is the capital of France?\nAnswer: Paris.",
+])
+def test_off_task_text_is_cut_with_everything_after_it(tail):
+    cleaned = remove_defects(f"{P1}\n\n{tail}\n\n{P2}", middle(1))
+    assert cleaned.text == P1 and cleaned.found == Counter(off_task=1)
+
+
+def test_code_is_not_off_task_when_the_instruction_asks_for_code():
+    text = f"{P1}\n\n```python\nimport os\n```"
+    place = Place(index=0, count=2, instruction="Write a tutorial with Python code examples about files.")
+    assert kinds(text, place) == Counter()
+
+
+def test_sentences_from_earlier_sections_are_cut_keeping_the_rest():
+    repeat = "His grants came with a condition: the town had to provide the site and fund books and staff every year."
+    text = f"Librarians soon opened the stacks. {repeat}\n\n{P2}"
+    cleaned = remove_defects(text, middle(2), earlier=P1)
+    assert cleaned.text == f"Librarians soon opened the stacks.\n\n{P2}"
+    assert cleaned.found == Counter(repeated=1)
+
+
+def test_an_opening_that_restarts_the_topic_is_cut():
+    restart = "Public libraries have been a cornerstone of our society since ancient times."
+    text = f"{restart} {P1}\n\n{P2}"
+    cleaned = remove_defects(text, middle(2), earlier="Public libraries are younger than most people think.")
+    assert cleaned.text == f"{P1}\n\n{P2}" and cleaned.found == Counter(restart=1)
+    assert kinds(text, middle(0)) == Counter()  # the first section may introduce
+
+
+def test_lists_keep_their_lines_when_something_is_cut():
+    text = ("### Warning signs\n\nWatch for these signs:\n- **Intimidation**: the dog stares and stiffens.\n"
+            "- **Animal defence**: it guards food or toys.\n\nIn conclusion, learn the signs early.")
+    cleaned = remove_defects(text, middle(1))
+    assert cleaned.text == ("Watch for these signs:\n- **Intimidation**: the dog stares and stiffens.\n"
+                            "- **Animal defence**: it guards food or toys.")
+
+
+@pytest.mark.parametrize("name", ["bread.md", "libraries.md", "tides.md"])
+def test_real_prose_has_no_defects(name):
+    text = (FIXTURES / name).read_text()
+    assert count_document(text, instruction="Write an article.") == Counter()
+
+
+@pytest.mark.parametrize("prose", [
+    "Here the river bends twice before it reaches the sea, and the town grew up on the inner curve.",
+    "Overall, the reforms worked: by 1900 most towns had a reading room.",
+    "Find a quiet corner, open the book, and let the first page decide whether you stay.",
+    "In short sentences, the guide explains each step.",
+    "The Carnegie grants, in summary form, asked three things of a town.",
+])
+def test_prose_that_resembles_a_defect_stays(prose):
+    text = f"{P1}\n\n{prose}\n\n{P2}"
+    assert kinds(text, middle(1), earlier="Some earlier text about reading rooms.") == Counter(), prose
+
+
+def test_a_poem_keeps_its_short_lines():
+    poem = "The lamp is lit\nThe page is turned\nThe reader stays\nUntil the night has burned"
+    place = Place(index=0, count=1, instruction="Write a poem about reading at night.")
+    assert kinds(f"{poem}\n\n{poem.upper()}", place) == Counter()
+
+
+def test_count_document_splits_at_the_plan_headings():
+    doc = (f"## Origins\n\n{P1}\n\nIn conclusion, that was the start.\n\n## The Carnegie Era\n\n### Money\n\n{P2}\n\n"
+           "In conclusion, the last section may conclude.\n")
+    assert count_document(doc, instruction=INSTRUCTION) == Counter(conclusion=1, heading=1)
+
+
+@pytest.mark.parametrize("lead", [
+    "Sure, here is the edited version of the paragraph with all necessary edits:",
+    "Here's the revised text:",
+    "Certainly!",
+    "Below is the expanded section.",
+    "This edited version adds more detail:",
+    "Here is section 3 of the article, about 300 words:",
+])
+def test_leading_announcements_are_cut(lead):
+    assert remove_defects(f"{lead}\n\n{P1}\n\n{P2}", middle(1)).text == f"{P1}\n\n{P2}"
+
+
+@pytest.mark.parametrize("prose", [
+    "Here is where the story of the press begins: in Mainz, around 1450.",
+    "Sure enough, the printers moved to Venice within a generation.",
+    "This is the version of events most historians accept, though some dispute the dates, and the argument "
+    "has gone on for a long time among scholars of the early modern book trade in Europe and beyond it:",
+    "Let me be clear about one thing.",
+])
+def test_prose_that_resembles_chatter_stays(prose):
+    assert kinds(f"{prose}\n\n{P1}", middle(1)) == Counter(), prose

@@ -1,0 +1,443 @@
+"""Text in a section that is not part of the document, as a reader would see it.
+
+Chat models write each section as if it were a reply of its own: a title line, sub-headings,
+"In conclusion, ..." halfway through the document, remarks about the text ("Here is the
+section:", "I hope this helps"), copies of the prompt it was given, a paragraph about
+something else entirely (code, maths, a new task), sentences already said in an earlier
+section, and an opening that starts the topic over. `find_defects` finds each kind;
+`remove_defects` cuts those that can be cut cleanly (a line, a sentence, a paragraph, or
+everything after the point where the model went off) and says what it could not cut, so the
+control unit can re-run the section with the failure fed back.
+
+Every rule is lexical and local, so it is cheap enough to run on every draft, and each is
+written against the shapes small models actually produce, with prose that merely resembles
+them (a paragraph that starts with "Here", a list of bold terms, a poem's short lines) kept.
+Cuts keep the text's own line breaks: a list stays a list.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+KINDS = ("heading", "conclusion", "chatter", "echo", "off_task", "repeated", "restart")
+LABELS = {
+    "heading": "heading or title line inside the section",
+    "conclusion": "a conclusion before the last section",
+    "chatter": "a remark about the text instead of the text",
+    "echo": "a copy of the prompt",
+    "off_task": "text about something else (code, maths or a new task)",
+    "repeated": "a sentence already written in an earlier section",
+    "restart": "an opening that introduces the topic again",
+}
+
+_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*", re.UNICODE)
+_SENTENCE = re.compile(r"[^.!?。！？\n]*(?:[.!?。！？]+[\"”’)\]]*|$)")
+_NUMBER = r"(?:\d+|[ivxlc]+|one|two|three|four|five|six|seven|eight|nine|ten)"
+
+_MARKDOWN_HEADING = re.compile(r"^\s{0,3}#{1,6}(\s|$)")
+_BOLD_LINE = re.compile(r"^\s*(\*\*|__)[^*_\n]{1,100}(\*\*|__)\s*:?\s*$")
+_LABEL_LINE = re.compile(rf"^\s*[*_]*\s*(section|part|chapter|step)\s+{_NUMBER}\b", re.IGNORECASE)
+_TITLE_LINE = re.compile(r"^\s*[*_]*\s*(title|heading|subtitle)\s*:", re.IGNORECASE)
+_MARKER_LINE = re.compile(r"^\s*(<<.*>>|\[\[.*\]\]|={3,}|-{3,}|\*{3,})\s*$")
+_END_PUNCT = ".!?:;,。！？\"”’)"
+
+_CONCLUSION = re.compile(
+    r"^\W*(in conclusion|to conclude|in summary|to summari[sz]e|to sum (it )?up|in closing|all in all|"
+    r"in short, (the|this|these|we)|to wrap up|conclusion\s*:)", re.IGNORECASE)
+
+# Remarks addressed to the user, or about the text, instead of the text.
+_CHATTER_LEAD = re.compile(
+    r"^\W*(?:(?:sure|certainly|of course|okay|ok|absolutely|great)\b[!,.]?\s*)?"
+    r"(?:(?:here\s+is|here's|here\s+are|below\s+is|this\s+is)\s+(?:the|a|an|my|your|our)\s+(?:[\w'-]+\s+){0,4}"
+    r"(?:version|text|paragraph|section|essay|article|story|draft|rewrite|revision|continuation|response|part|"
+    r"chapter|piece|post|letter|poem)s?\b[^.!?]*(?::|[.!]?\s*$)"
+    r"|(?:sure|certainly|of course|okay|absolutely)\b[!,.]?\s*$"
+    r"|.*\b(?:edited|revised|rewritten|expanded|updated|improved|longer)\s+version\b.*:\s*$)",
+    re.IGNORECASE)
+_CHATTER_TRAIL = re.compile(
+    r"^\W*(?:i hope (?:this|that|it|you)|let me know|feel free to|is there anything else|i(?:'d| would) be happy|"
+    r"if you (?:need|want|would like|have) (?:any|more|further|other)|your contribution should|i will make it|"
+    r"please note that this|note: this (?:text|section|article)|thank you for)", re.IGNORECASE)
+_META = re.compile(
+    r"\b(?:this|the above|your|my) (?:article|essay|section|piece|text|story|post|passage|response|paragraph|"
+    r"chapter|draft|answer|rewrite)\b.{0,40}\b(?:is (?:a |an |very |quite |really )?(?:well|great|good|excellent|"
+    r"nice|informative|engaging|clear|strong)|(?:has|have) been (?:written|revised|rewritten|expanded)|"
+    r"meets the|word count|(?:could|can|should) be improved|needs? (?:more|some))"
+    r"|\bi (?:do )?have (?:one|a few|some) suggestions?\b|\bas an ai\b|\bas a language model\b"
+    r"|\bword count\s*[:=]|\(\s*\d+\s+words\s*\)|\bthe (?:past|previous|last|next) part (?:concludes|ends|continues)\b"
+    r"|\bin this (?:section|article|essay|part|chapter|post|piece),? (?:we|i) (?:will|shall|'ll)\b"
+    r"|^\W*this (?:section|article|essay|part|chapter|piece) (?:will )?(?:explores?|discuss(?:es)?|examines?|covers?|"
+    r"delves?|looks? at)\b", re.IGNORECASE)
+
+_CODE = re.compile(r"^\s*(?:```|~~~|def \w+\(|class \w+[:(]|import \w+|from \w+ import|#include|public static|"
+                   r"function \w+\(|(?:var|let|const) \w+ =|print\(|console\.log|SELECT .+ FROM )")
+_MATHS = re.compile(r"\b[a-z]\([a-z]\)\s*=|\\frac|\\int|\b\d+[a-z]\^\d|\bx\^\d|\bderivative\b|\bintegral of\b|"
+                    r"\bsolve for [a-z]\b|\bpower rule\b", re.IGNORECASE)
+_TASK = re.compile(r"^\W*(?:compute|calculate|solve|evaluate|translate|find the|prove that|simplify|"
+                   r"question\s*:|answer\s*:|q\s*:|exercise\b|problem\s*\d*\s*:|instruction\s*:|input\s*:|output\s*:|"
+                   r"human\s*:|user\s*:|assistant\s*:|system\s*:|write (?:a|an) (?:program|function|python|code|"
+                   r"script|sql))", re.IGNORECASE)
+
+# The scaffolding of our own prompts: a line holding one of these is an echo wherever it is.
+_SCAFFOLD = re.compile(
+    r"\(about \d+ words\)|\babout \d+ words\b\s*[):]|\bnow write section\b|\bthe text so far ends\b|"
+    r"\boutline of the whole text\b|<- (?:this|you write)|\bcontinue the text\b|\bdo not repeat it\b|"
+    r"\bthe piece is written in \d+ sections\b|\bwrite section \d+\b|earlier text omitted", re.IGNORECASE)
+
+_GENERIC_OPENING = re.compile(
+    r"\b(?:has|have) (?:long )?been (?:a |an )?(?:cornerstone|part|integral|essential|vital|central|important|"
+    r"key|significant|crucial)|\bsince (?:ancient|the dawn|time immemorial|the beginning)|\bthroughout (?:history|the ages)|"
+    r"\bin today'?s (?:world|society|fast)|\bfor (?:centuries|millennia|generations),|\bdates? back (?:to|thousands|centuries)|"
+    r"\bplays? an? (?:crucial|vital|important|key|significant) role|\bis (?:a|an) (?:fascinating|complex|important) "
+    r"(?:topic|subject)", re.IGNORECASE)
+
+STOPWORDS = frozenset("""a about above after again against all also am an and any are as at be because been before
+being below between both but by can could did do does doing down during each either few for from further had has
+have having he her here hers him his how i if in into is it its itself just may me might more most must my no nor
+not now of off on once only or other our out over own same she should so some such than that the their them then
+there these they this those through to too under until up upon very was way we were what when where which while who
+whom why will with within without would you your""".split())
+
+# Headings: the document gives each section its own. vLLM bans bad words as tokens wherever they occur, so
+# these also keep '#' out of the prose ("C#", "#1"); a document of one section (a post, a poem) is not limited.
+HEADING_MARKS = ["#", "##", "###", "####"]
+CONCLUSION_OPENERS = ["In conclusion", "To conclude", "In summary", "To summarize", "To summarise", "To sum up",
+                      "In closing", "All in all"]
+
+
+REPEAT_MIN_WORDS = 6  # shorter sentences ("It was late.") may recur in any text
+REPEAT_SHARE = 0.6  # a sentence with this share of its 6-grams already written is a repeat
+ECHO_SHARE = 0.7  # a paragraph with this share of its 5-grams in the prompt is a copy of it
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a section sits in its document, and what it was written from."""
+
+    index: int = 0
+    count: int = 1
+    title: str = ""
+    other_titles: tuple[str, ...] = ()
+    prompt: str = ""  # the texts of the prompt the section answered (for echoes)
+    instruction: str = ""  # what the document is about (for restarts and off-task text)
+
+    @property
+    def first(self) -> bool:
+        return self.index == 0
+
+    @property
+    def last(self) -> bool:
+        return self.index >= self.count - 1
+
+
+def banned_words(place: Place) -> list[str]:
+    """What the engine may not write in the section at `place`: a heading, and before the last section the
+    phrases that open a conclusion."""
+    if place.count <= 1:
+        return []
+    return HEADING_MARKS + ([] if place.last else CONCLUSION_OPENERS)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One defect: its kind, where it is in the text, and how it is cut."""
+
+    kind: str
+    start: int
+    end: int
+    text: str
+    to_end: bool = False  # cutting it cuts the rest of the section too
+    cuttable: bool = True
+
+
+@dataclass
+class Cleaned:
+    """A text with its cuttable defects removed: the counts found, and what is left in it."""
+
+    text: str
+    found: Counter = field(default_factory=Counter)
+    left: list[Finding] = field(default_factory=list)
+
+    @property
+    def left_counts(self) -> Counter:
+        return Counter(f.kind for f in self.left)
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens (letters and digits, inner apostrophes and hyphens kept)."""
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in words(text) if w not in STOPWORDS and len(w) > 2]
+
+
+def _grams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
+    return [tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+
+
+@dataclass(frozen=True)
+class _Block:
+    """A paragraph: consecutive non-blank lines, with offsets into the text."""
+
+    start: int
+    end: int
+    lines: tuple[tuple[int, int], ...]  # (start, end) of each line, without its newline
+
+    def text(self, source: str) -> str:
+        return source[self.start:self.end]
+
+
+def blocks(text: str) -> list[_Block]:
+    out, lines, pos = [], [], 0
+    for raw in text.splitlines(keepends=True):
+        body = raw.rstrip("\r\n")
+        if body.strip():
+            lines.append((pos, pos + len(body)))
+        elif lines:
+            out.append(_Block(lines[0][0], lines[-1][1], tuple(lines)))
+            lines = []
+        pos += len(raw)
+    if lines:
+        out.append(_Block(lines[0][0], lines[-1][1], tuple(lines)))
+    return out
+
+
+def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentences of text[start:end], as (start, end) offsets that never cross a line break."""
+    spans = []
+    for m in _SENTENCE.finditer(text, start, end):
+        s, e = m.start(), m.end()
+        while s < e and text[s].isspace():
+            s += 1
+        if e > s:
+            spans.append((s, e))
+    return spans
+
+
+def _norm_title(text: str) -> str:
+    return " ".join(words(text))
+
+
+def heading_kind(line: str, place: Place) -> str | None:
+    """"label" for a line that starts another section (a "Section 3" label, another planned title), "heading"
+    for any other heading or title line, None for prose."""
+    stripped = line.strip()
+    if not stripped:
+        return None
+    norm = _norm_title(re.sub(r"^\s*#+\s*", "", stripped))
+    if _LABEL_LINE.match(re.sub(r"^\s*#+\s*", "", stripped)) and len(stripped.split()) <= 16:
+        return "label"
+    if norm and any(norm == _norm_title(t) for t in place.other_titles):
+        return "label"
+    if (_MARKDOWN_HEADING.match(stripped) or _BOLD_LINE.match(stripped) or _TITLE_LINE.match(stripped)
+            or _MARKER_LINE.match(stripped)):
+        return "heading"
+    if norm and place.title and norm == _norm_title(place.title):
+        return "heading"
+    return None
+
+
+def _title_shaped(line: str) -> bool:
+    """A short line with no closing punctuation, most of whose words are capitalised: "The Carnegie Era"."""
+    stripped = line.strip().strip("*_")
+    tokens = stripped.split()
+    if not 1 <= len(tokens) <= 10 or stripped[-1:] in _END_PUNCT or stripped[:1] in "-*+>|0123456789":
+        return False
+    caps = sum(t[:1].isupper() for t in tokens if t.lower() not in STOPWORDS)
+    significant = sum(t.lower() not in STOPWORDS for t in tokens)
+    return significant > 0 and caps >= max(1, (significant + 1) // 2)
+
+
+def _is_chatter(text: str, sentences: int) -> bool:
+    """A paragraph that is a remark: a lead-in or a sign-off, or one or two sentences about the text."""
+    n = len(text.split())
+    if n <= 30 and (_CHATTER_LEAD.match(text) or _CHATTER_TRAIL.match(text)):
+        return True
+    return n <= 60 and sentences <= 2 and bool(_META.search(text))
+
+
+def _prompt_share(text: str, prompt_grams: set) -> float:
+    grams = _grams(words(text), 5)
+    return sum(g in prompt_grams for g in grams) / len(grams) if grams else 0.0
+
+
+def _off_task(text: str, place: Place, topic: set[str]) -> bool:
+    first_line = text.strip().splitlines()[0] if text.strip() else ""
+    if _CODE.match(first_line) or sum(bool(_CODE.match(line)) for line in text.splitlines()) >= 2:
+        return not _CODE.search(place.instruction) and "code" not in place.instruction.lower()
+    about = set(content_words(text))
+    overlap = len(about & topic) / len(about) if about else 1.0
+    if _MATHS.search(text) and not _MATHS.search(place.instruction) and overlap < 0.3:
+        return True
+    return bool(_TASK.match(text)) and overlap < 0.2
+
+
+def find_defects(text: str, place: Place | None = None, earlier: str = "") -> list[Finding]:
+    """Every defect in `text`, a section at `place` of its document; `earlier` is the text before the section."""
+    place = place or Place()
+    found: list[Finding] = []
+    paragraphs = blocks(text)
+    prompt_grams = set(_grams(words(place.prompt), 5)) if place.prompt else set()
+    topic = set(content_words(place.instruction + " " + place.title + " " + " ".join(place.other_titles)))
+    topic |= set(content_words(text))  # the section's own vocabulary, minus the paragraph being judged below
+    earlier_sentences = {tuple(words(earlier[s:e])) for b in blocks(earlier)
+                         for s, e in sentence_spans(earlier, b.start, b.end)}
+    earlier_grams = set(_grams(words(earlier), 6))
+    first_prose = True
+    for k, block in enumerate(paragraphs):
+        body = block.text(text)
+        # heading lines, anywhere in the paragraph
+        heading_lines = []
+        for ls, le in block.lines:
+            kind = heading_kind(text[ls:le], place)
+            shaped = kind is None and len(block.lines) == 1 and len(paragraphs) > 1 and _title_shaped(text[ls:le])
+            if kind or shaped:
+                heading_lines.append((ls, le, kind or "heading"))
+        for ls, le, kind in heading_lines:
+            to_end = kind == "label" and not first_prose
+            found.append(Finding("heading", ls, le, text[ls:le], to_end=to_end))
+            if to_end:
+                return found
+        if len(heading_lines) == len(block.lines):
+            continue
+        prose = body if not heading_lines else "\n".join(
+            text[ls:le] for ls, le in block.lines if all(ls != h[0] for h in heading_lines))
+        # the model went off: everything from here on is not this section
+        own = set(content_words(prose))
+        if _off_task(prose, place, (topic - own) | set(content_words(place.instruction + " " + place.title))):
+            found.append(Finding("off_task", block.start, len(text), text[block.start:], to_end=True))
+            return found
+        if _SCAFFOLD.search(prose) or (prompt_grams and len(prose.split()) <= 120
+                                       and _prompt_share(prose, prompt_grams) >= ECHO_SHARE):
+            found.append(Finding("echo", block.start, block.end, body))
+            continue
+        spans = [sp for ls, le in block.lines if all(ls != h[0] for h in heading_lines)
+                 for sp in sentence_spans(text, ls, le)]
+        if _is_chatter(prose, len(spans)):
+            found.append(Finding("chatter", block.start, block.end, body))
+            continue
+        if not place.last and _CONCLUSION.match(prose):
+            found.append(Finding("conclusion", block.start, block.end, body))
+            continue
+        for n, (s, e) in enumerate(spans):
+            sentence = text[s:e]
+            if n == 0 and _META.search(sentence) and len(spans) > 1:
+                found.append(Finding("chatter", s, e, sentence))
+                continue
+            tokens = words(sentence)
+            if len(tokens) >= REPEAT_MIN_WORDS and earlier:
+                grams = _grams(tokens, 6)
+                copied = sum(g in earlier_grams for g in grams) / len(grams)
+                if tuple(tokens) in earlier_sentences or copied >= REPEAT_SHARE:
+                    found.append(Finding("repeated", s, e, sentence))
+                    continue
+            if first_prose and n == 0 and not place.first and _restarts(sentence, place, earlier):
+                whole = len(spans) == 1
+                found.append(Finding("restart", block.start if whole else s, block.end if whole else e, sentence,
+                                     cuttable=not whole or k < len(paragraphs) - 1))
+        first_prose = False
+    return found
+
+
+def _restarts(sentence: str, place: Place, earlier: str) -> bool:
+    """Whether the opening sentence of a later section introduces the document's topic again."""
+    if not _GENERIC_OPENING.search(sentence):
+        return False
+    mine = set(content_words(sentence))
+    if not mine:
+        return False
+    subject = set(content_words(place.instruction))
+    openings = [earlier[s:e] for b in blocks(earlier)[:1] for s, e in sentence_spans(earlier, b.start, b.end)[:1]]
+    first = set(content_words(openings[0])) if openings else set()
+    return len(mine & subject) >= 1 or len(mine & first) / len(mine) >= 0.4
+
+
+_LINE_LEAD = re.compile(r"[ \t]*(?:[-*+>]|\d+[.)])?[ \t]*")
+
+
+def _whole_line(text: str, s: int, e: int) -> tuple[int, int]:
+    """(s, e) widened to its whole line, newline included, when nothing but a list marker would be left of it."""
+    line_start = text.rfind("\n", 0, s) + 1
+    line_end = text.find("\n", e)
+    line_end = len(text) if line_end < 0 else line_end
+    if _LINE_LEAD.fullmatch(text[line_start:s]) and not text[e:line_end].strip():
+        return line_start, min(len(text), line_end + 1)
+    return s, e
+
+
+def cut_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """`text` without `spans`, blank lines collapsed, each remaining line as it was (a line emptied by a cut goes
+    with its list marker, so a list stays a list)."""
+    keep, pos = [], 0
+    for s, e in sorted(_whole_line(text, s, e) for s, e in spans):
+        if s < pos:
+            s = pos
+        if e <= s:
+            continue
+        keep.append(text[pos:s])
+        pos = e
+        while pos < len(text) and text[pos] in " \t":
+            pos += 1
+    keep.append(text[pos:])
+    out = "".join(keep)
+    out = re.sub(r"[ \t]+\n", "\n", out)
+    out = re.sub(r"\n{3,}", "\n\n", out)
+    return out.strip()
+
+
+def remove_defects(text: str, place: Place | None = None, earlier: str = "") -> Cleaned:
+    """`text` with every defect that can be cut cleanly removed. Cutting may expose another (a title line under
+    a remark), so it runs until nothing more is found."""
+    found: Counter = Counter()
+    for _ in range(4):
+        findings = find_defects(text, place, earlier)
+        cuttable = [f for f in findings if f.cuttable]
+        if not cuttable:
+            return Cleaned(text=text, found=found + Counter(f.kind for f in findings), left=findings)
+        found.update(f.kind for f in cuttable)
+        text = cut_spans(text, [(f.start, len(text) if f.to_end else f.end) for f in cuttable])
+    findings = find_defects(text, place, earlier)
+    return Cleaned(text=text, found=found + Counter(f.kind for f in findings), left=findings)
+
+
+def feedback(left: Sequence[Finding]) -> str:
+    """What a re-run must avoid, written for the model."""
+    kinds = list(dict.fromkeys(f.kind for f in left))
+    return "; ".join(f"it contained {LABELS[k]} (\"{_excerpt(next(f for f in left if f.kind == k).text)}\")"
+                     for k in kinds)
+
+
+def _excerpt(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def count_document(text: str, titles: Sequence[str] = (), instruction: str = "") -> Counter:
+    """Defects of a whole document: split at its "## " headings (the sections the plan gave it), each section
+    checked against the text before it. What the `rules` judge reports, so exports can filter on it."""
+    heads = list(re.finditer(r"^## .*$", text, re.MULTILINE))
+    bodies = [(m.group(0)[3:].strip(), text[m.end():heads[i + 1].start() if i + 1 < len(heads) else len(text)])
+              for i, m in enumerate(heads)]
+    if heads and text[:heads[0].start()].strip():
+        bodies.insert(0, ("", text[:heads[0].start()]))
+    if not heads:
+        bodies = [("", text)]
+    titles = tuple(titles) or tuple(t for t, _ in bodies if t)
+    counts: Counter = Counter()
+    earlier = ""
+    for k, (title, body) in enumerate(bodies):
+        place = Place(index=k, count=len(bodies), title=title, other_titles=tuple(t for t in titles if t != title),
+                      instruction=instruction)
+        counts.update(f.kind for f in find_defects(body.strip(), place, earlier))
+        earlier += "\n\n" + body
+    return counts
+
+
+def clean(texts: list[str], place: Place, earlier: str = "") -> tuple[list[str], list[Counter]]:
+    """Each draft with its cuttable defects removed, and the defects found in each."""
+    results = [remove_defects(t, place, earlier) for t in texts]
+    return [r.text for r in results], [r.found for r in results]
