@@ -1,20 +1,31 @@
 """AgentWrite planning (LongWriter): the instruction becomes sections with main points and word budgets.
 
-The model is asked for JSON under a schema (constrained decoding); `repair_plan` then makes
-the content usable. The request is watched for loops (`stop_on_loop`): a small model asked for
-many sections tends to repeat one section until `max_tokens` (with the 135M model, minutes of
-decoding for a 10,000-word plan), so the engine stops it at the first repeat and the complete
-sections before the cut are kept (`parse_sections`); the repair adds what is missing. If the
-reply still yields no section the planner retries once colder, then falls back to a plan made
-only by the repair, and says so in the plan's repairs.
+The model is asked for JSON under a schema (constrained decoding). The prompt describes the
+fields in words and shows no example reply: given one, small models copied it ("..." as every
+title). The request is watched for loops (`stop_on_loop`): a small model asked for many
+sections tends to repeat one until `max_tokens`, so the engine stops it at the first repeat
+and the complete sections before the cut are kept (`parse_sections`). A reply with too few
+usable sections gets a follow-up in the same conversation: the model sees its plan and is
+asked for the whole plan again with the missing sections (`more_sections.j2`), under a schema
+that requires that many. Only what is still missing after that is filled by the repair's
+generic sections, and the plan's repairs say so. A reply with no usable section is retried
+once colder (a reply of placeholder sections goes to the follow-up instead).
+
+A plan of more than FLAT_MAX sections is made in two levels, as a writer outlines a book:
+first the parts (one short call), then every part's sections, all parts in one engine batch.
+Asked for 29 sections at once, the 0.5B model wrote 4 and then repeated one 24 times, for
+2.5 minutes; a part of six sections is a list it can keep distinct, and the parts decode
+side by side.
 """
 
 from __future__ import annotations
 
 import json
+import math
 
 from planners.base import Planner
-from planners.repair import MAX_SECTION_WORDS, MIN_SECTION_WORDS, repair_plan, section_count_bounds, suggested_sections
+from planners.repair import (MAX_SECTION_WORDS, MIN_SECTION_WORDS, complete_plan, section_count_bounds,
+                             suggested_sections, usable_sections)
 from prompts import render
 from writer.artifacts import Plan
 from writer.calls import CallRecorder
@@ -22,16 +33,22 @@ from writer.engines.base import ChatRequest, Message
 from writer.lengths import TargetLength
 
 TEMPLATE = "planner/agentwrite.j2"
+MORE_TEMPLATE = "planner/more_sections.j2"
+PARTS_TEMPLATE = "planner/parts.j2"
+PART_SECTIONS_TEMPLATE = "planner/part_sections.j2"
+ENOUGH = 0.75  # a plan with fewer usable sections than this share of those asked for is asked for the rest
+FLAT_MAX = 10  # plans of more sections are made in two levels: parts first, then each part's sections at once
+SECTIONS_PER_PART = 6
 
 
-def plan_schema(max_sections: int) -> dict:
+def plan_schema(max_sections: int, min_sections: int = 1) -> dict:
     """JSON schema of the planner's reply."""
     return {
         "type": "object",
         "properties": {
             "sections": {
                 "type": "array",
-                "minItems": 1,
+                "minItems": min_sections,
                 "maxItems": max_sections,
                 "items": {
                     "type": "object",
@@ -95,7 +112,7 @@ def _closed(tail: str) -> dict | None:
 
 
 class AgentWritePlanner(Planner):
-    """Plans with one constrained engine call (plus one retry), then repairs."""
+    """Plans with one constrained engine call, a follow-up for missing sections, then repairs."""
 
     def __init__(self, call: CallRecorder, temperature: float = 0.5):
         self.call = call
@@ -110,28 +127,97 @@ class AgentWritePlanner(Planner):
             messages=[Message(role="user", content=prompt)],
             max_tokens=min(4096, 60 + 140 * min(high, 2 * n + 2)),
             temperature=self.temperature,
-            json_schema=plan_schema(min(high, 2 * n + 2)),
+            json_schema=plan_schema(min(high, 2 * n + 2), n),
             stop_on_loop=True,
         )
 
+    def follow_up(self, request: ChatRequest, reply: str, have: int, want: int) -> ChatRequest:
+        """The same conversation, the model's plan as its reply, then a request for the whole plan with `want`
+        sections (the schema requires exactly that many)."""
+        ask = Message(role="user", content=render(MORE_TEMPLATE, have=have, want=want))
+        return request.model_copy(update={
+            "messages": [*request.messages, Message(role="assistant", content=reply or "{}"), ask],
+            "json_schema": plan_schema(want, want), "max_tokens": min(4096, 60 + 140 * want),
+            # it copies the sections it keeps, which the loop watch would take for a loop; max_tokens bounds it
+            "stop_on_loop": False})
+
     def plan(self, instruction: str, target: TargetLength) -> tuple[Plan, str]:
+        if suggested_sections(target.words) > FLAT_MAX:
+            return self.plan_in_parts(instruction, target)
+        return self.plan_flat(instruction, target)
+
+    def plan_in_parts(self, instruction: str, target: TargetLength) -> tuple[Plan, str]:
+        """Parts first, then each part's sections in one batch; the repair completes the result."""
+        n = suggested_sections(target.words)
+        n_parts = math.ceil(n / SECTIONS_PER_PART)
+        prompt = render(PARTS_TEMPLATE, instruction=instruction, n_parts=n_parts, target_words=target.words)
+        ask = ChatRequest(messages=[Message(role="user", content=prompt)], max_tokens=60 + 120 * n_parts,
+                          temperature=self.temperature, json_schema=plan_schema(n_parts, n_parts), stop_on_loop=True)
+        reply = self.call("plan", [ask], template=PARTS_TEMPLATE)[0]
+        parts, notes = usable_sections(parse_sections(reply.text))
+        if len(parts) < 2:  # no usable outline of parts: plan the sections in one go
+            plan, raw = self.plan_flat(instruction, target)
+            plan.repairs.insert(0, f"planner gave {len(parts)} usable part(s) of {n_parts}; planned the sections in "
+                                   "one list instead")
+            return plan, raw
+        shares = [p["words"] or 0 for p in parts]
+        budgets = [max(MIN_SECTION_WORDS, int(target.words * (w / sum(shares) if sum(shares) else 1 / len(parts))))
+                   for w in shares]
+        for part, words in zip(parts, budgets):
+            part["words"] = words
+        requests = []
+        for k, part in enumerate(parts):
+            m = max(1, round(part["words"] / (target.words / n)))
+            text = render(PART_SECTIONS_TEMPLATE, instruction=instruction, parts=parts, index=k, part=part,
+                          n_sections=m)
+            requests.append(ChatRequest(messages=[Message(role="user", content=text)], max_tokens=60 + 140 * m,
+                                        temperature=self.temperature, json_schema=plan_schema(m, m), stop_on_loop=True))
+        replies = self.call("plan", requests, template=PART_SECTIONS_TEMPLATE)
+        raw_sections = [s for r in replies for s in parse_sections(r.text)]
+        items, more_notes = usable_sections(raw_sections)
+        sections, completed = complete_plan(instruction, target.words, items)
+        repairs = [f"planned in {len(parts)} parts: " + "; ".join(p["title"] for p in parts)]
+        raw = json.dumps({"parts": json.loads(reply.text) if _is_json(reply.text) else reply.text,
+                          "sections": [r.text for r in replies]}, ensure_ascii=False)
+        return Plan(instruction=instruction, target_words=target.words, target_source=target.source,
+                    sections=sections, repairs=repairs + notes + more_notes + completed), raw
+
+    def plan_flat(self, instruction: str, target: TargetLength) -> tuple[Plan, str]:
+        """One list of sections, a follow-up for missing ones, then the repair."""
         request = self.request(instruction, target)
-        raw, sections, finish = "", [], None
+        raw, items, notes, finish = "", [], [], None
         for attempt in range(2):
             reply = self.call("plan", [request], template=TEMPLATE)[0]
             raw, finish = reply.text, reply.finish_reason
-            sections = parse_sections(raw)
-            if sections:
+            parsed = parse_sections(raw)
+            items, notes = usable_sections(parsed)
+            if parsed:  # sections, if only placeholders: the follow-up asks for real ones
                 break
             request = request.model_copy(update={"temperature": 0.0})
-        # a reply cut short meant to go on: fill it to the section count asked for, not just to the minimum
-        cut = finish in ("loop", "length")
-        repaired, repairs = repair_plan(instruction, target.words, sections,
-                                        min_sections=suggested_sections(target.words) if cut else None)
-        if not sections:
-            repairs.insert(0, "planner reply unusable twice; plan built by repair alone")
-        elif cut:
+        repairs: list[str] = []
+        if finish in ("loop", "length") and items:
             cause = "started repeating itself" if finish == "loop" else "reached its token limit"
-            repairs.insert(0, f"planner reply stopped where it {cause}; kept its {len(sections)} complete section(s)")
+            repairs.append(f"planner reply stopped where it {cause}; kept its {len(items)} complete section(s)")
+        n = suggested_sections(target.words)
+        low, _ = section_count_bounds(target.words)
+        if len(items) < max(low, math.ceil(ENOUGH * n)):
+            follow = self.follow_up(request, raw, len(items), n)
+            more = self.call("plan", [follow], template=MORE_TEMPLATE)[0]
+            more_items, more_notes = usable_sections(parse_sections(more.text))
+            repairs.append(f"planner gave {len(items)} usable section(s) of {n}; asked for the rest, it gave "
+                           f"{len(more_items)}")
+            if len(more_items) > len(items):
+                raw, items, notes = more.text, more_items, more_notes
+        if not items:
+            repairs.insert(0, "planner reply unusable; plan built by repair alone")
+        sections, completed = complete_plan(instruction, target.words, items)
         return Plan(instruction=instruction, target_words=target.words, target_source=target.source,
-                    sections=repaired, repairs=repairs), raw
+                    sections=sections, repairs=repairs + notes + completed), raw
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return True

@@ -1,11 +1,11 @@
 """Deterministic plan repair: whatever the model wrote, the plan that comes out is usable.
 
-Small models write plans with empty, placeholder ("Title 7": "Title 7", copied from the
-prompt's example) or duplicated sections and budgets that do not add up. The repair (1) fills
-or drops empty and placeholder sections, (2) drops duplicates, also those that differ only in
-their numbers, (3) brings the
-section count within what the target allows (150-1000 words a section as in AgentWrite,
-at least 2 sections above 600 words), and (4) rebalances budgets so they sum exactly to
+Small models write plans with empty, placeholder ("Title 7": "Title 7", "...") or duplicated
+sections and budgets that do not add up. The repair (1) fills or drops empty and placeholder
+sections, (2) drops duplicates, also those that differ only in their numbers, (3) brings the
+section count within what the target allows (150-1000 words a section as in AgentWrite, at
+least 2 sections above 600 words), adding generic sections only as a last resort (the planner
+first asks the model for the missing ones), and (4) rebalances budgets so they sum exactly to
 the target, keeping the model's proportions where it gave any.
 """
 
@@ -101,11 +101,10 @@ def allocate(weights: list[float], total: int, low: float, high: float) -> list[
     return floors
 
 
-def repair_plan(instruction: str, target_words: int, raw_sections: list,
-                min_sections: int | None = None) -> tuple[list[PlannedSection], list[str]]:
-    """Make a usable plan from whatever the planner produced. Returns the sections and what was changed.
-    `min_sections` raises the fewest sections kept (within what the target allows), for a reply that was
-    cut short before it gave all the sections it was asked for."""
+def usable_sections(raw_sections) -> tuple[list[dict], list[str]]:
+    """The planner's sections that can be written from: empty, placeholder ("Title 7", "...") and duplicate
+    sections dropped, missing titles or main points taken from each other. Returns the sections (dicts with
+    title, main_point, words or None) and what was changed."""
     repairs: list[str] = []
     items: list[dict] = []
     for k, raw in enumerate(raw_sections if isinstance(raw_sections, list) else []):
@@ -144,31 +143,57 @@ def repair_plan(instruction: str, target_words: int, raw_sections: list,
     # one note per repeated title: a looping model can repeat a section dozens of times
     repairs += [f"dropped duplicate section {title!r}" + (f" ({n} copies)" if n > 1 else "")
                 for title, n in dropped.items()]
+    return unique, repairs
 
+
+_OPENING = re.compile(r"^(introduction|prologue|overview|opening|preface)\b")
+_CLOSING = re.compile(r"^(conclusions?|closing|final thoughts|summary|epilogue|in conclusion|wrapping up)\b")
+
+
+def _opening_first_close_last(items: list[dict]) -> list[dict]:
+    """An introduction the model placed later goes first, a conclusion it placed earlier goes last."""
+    opening = [i for i in items if _OPENING.match(_norm(i["title"]))]
+    closing = [i for i in items if _CLOSING.match(_norm(i["title"])) and i not in opening]
+    rest = [i for i in items if i not in opening and i not in closing]
+    return opening + rest + closing
+
+
+def complete_plan(instruction: str, target_words: int, items: list[dict],
+                  min_sections: int | None = None) -> tuple[list[PlannedSection], list[str]]:
+    """Usable sections (`usable_sections`) made into a plan the target allows: too many merged, too few filled
+    with generic sections (the last resort: the planner is asked for the missing ones first), budgets
+    rebalanced to sum to the target. `min_sections` raises the fewest sections kept."""
+    repairs: list[str] = []
+    unique = _opening_first_close_last(list(items))
+    if unique != list(items):
+        repairs.append("moved the opening section first and the closing section last")
+    seen_titles = {_norm(i["title"]) for i in unique}
     low, high = section_count_bounds(target_words)
     low = min(high, max(low, min_sections or 0))
     if len(unique) > high:
         repairs.append(f"merged {len(unique)} sections down to {high}")
         unique = unique[: high - 1] + [unique[-1]] if high > 1 else unique[:1]
     if len(unique) < low:
-        want = max(low, suggested_sections(target_words))
+        want = low
         fillers = [a for a in FILLER_ANGLES if _norm(a[0]) not in seen_titles]
         # Long targets need more sections than there are angles: go round again, numbered.
         rounds = 2
         while len(fillers) < want:
             fillers += [(f"{t} ({rounds})", p) for t, p in FILLER_ANGLES if t != "Conclusion"]
             rounds += 1
+        closes = bool(unique) and _norm(unique[-1]["title"]).startswith(("conclusion", "closing", "final"))
+        if not closes:  # the piece still needs a close: the last filler is the conclusion
+            conclusion = [a for a in fillers if a[0] == "Conclusion"]
+            fillers = [a for a in fillers if a[0] != "Conclusion"]
+            fillers = fillers[:want - len(unique) - len(conclusion)] + conclusion
         added = 0
         while len(unique) < want:
             title, point = fillers.pop(0)
             filler = {"title": title, "main_point": point.format(instruction=_clean(instruction)[:300]), "words": None}
-            closes = unique and _norm(unique[-1]["title"]).startswith("conclusion")
-            if closes or title == "Conclusion":
-                unique.insert(len(unique) - 1 if closes else len(unique), filler)
-            else:
-                unique.append(filler)
+            unique.insert(len(unique) - 1 if closes else len(unique), filler)
             added += 1
-        repairs.append(f"added {added} section(s) to reach {len(unique)}")
+        repairs.append(f"added {added} generic section(s) to reach {len(unique)} (last resort: the planner gave too "
+                       "few usable sections)")
 
     given = [i["words"] for i in unique if i["words"]]
     default = sorted(given)[len(given) // 2] if given else target_words / len(unique)
@@ -179,3 +204,12 @@ def repair_plan(instruction: str, target_words: int, raw_sections: list,
         repairs.append(f"rebalanced budgets from {stated} to {target_words} words")
     sections = [PlannedSection(title=i["title"], main_point=i["main_point"], words=b) for i, b in zip(unique, budgets)]
     return sections, repairs
+
+
+def repair_plan(instruction: str, target_words: int, raw_sections: list,
+                min_sections: int | None = None) -> tuple[list[PlannedSection], list[str]]:
+    """Make a usable plan from whatever the planner produced (`usable_sections`, then `complete_plan`).
+    Returns the sections and what was changed."""
+    items, repairs = usable_sections(raw_sections)
+    sections, more = complete_plan(instruction, target_words, items, min_sections)
+    return sections, repairs + more

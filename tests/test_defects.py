@@ -36,8 +36,9 @@ def test_a_leading_title_or_heading_line_is_cut(line):
     assert cleaned.found == Counter(heading=1) and not cleaned.left
 
 
-def test_an_inner_sub_heading_is_cut_and_its_text_kept():
-    cleaned = remove_defects(f"{P1}\n\n#### Open stacks\n\n{P2}", middle(3))
+@pytest.mark.parametrize("heading", ["#### Open stacks", "Section 5: Open stacks", "**Open stacks:**"])
+def test_an_inner_sub_heading_is_cut_and_its_text_kept(heading):
+    cleaned = remove_defects(f"{P1}\n\n{heading}\n\n{P2}", middle(3))
     assert cleaned.text == f"{P1}\n\n{P2}"
     assert cleaned.found == Counter(heading=1)
 
@@ -94,10 +95,17 @@ def test_an_echo_of_the_prompt_is_cut():
     "Compute the derivative of the function f(x) = x^3 + 2x^2 + 3x + 4 using the power rule.",
     "```python\nimport os\nprint(os.listdir('.'))\n```",
     "Question: What is the capital of France?\nAnswer: Paris.",
+    "What specific types of books did early libraries keep? How did they store and manage their collections?",
 ])
 def test_off_task_text_is_cut_with_everything_after_it(tail):
-    cleaned = remove_defects(f"{P1}\n\n{tail}\n\n{P2}", middle(1))
+    after = "" if tail.endswith("?") else f"\n\n{P2}"  # questions count only where the section ends
+    cleaned = remove_defects(f"{P1}\n\n{tail}{after}", middle(1))
     assert cleaned.text == P1 and cleaned.found == Counter(off_task=1)
+
+
+def test_a_closing_rhetorical_question_stays():
+    text = f"{P1}\n\nWhat would a town be without its library?"
+    assert kinds(text, middle(1)) == Counter()
 
 
 def test_code_is_not_off_task_when_the_instruction_asks_for_code():

@@ -53,8 +53,23 @@ def test_longbench_write_prompts_match_their_required_length():
 def test_resolve_target_priority():
     assert resolve_target("a 3000-word essay", 700).words == 700
     assert resolve_target("a 3000-word essay", None).source == "instruction"
-    default = resolve_target("an essay", None)
+    default = resolve_target("Tell me about tides.", None)
     assert (default.words, default.source) == (DEFAULT_WORDS, "default")
+
+
+@pytest.mark.parametrize("instruction, words", [
+    # LongBench-Write's one prompt without a stated length expects 300 words
+    ("Write a list of 15 emojis relating to various emotions, and for each emoji-emotion, write a dialog line for "
+     "Nick Wilde for Zootopia where he is demonstrating that emotion", 300),
+    ("Write a haiku about autumn.", 20), ("Write a tweet announcing our new coffee shop.", 40),
+    ("Write a cover letter for a junior data analyst job.", 350), ("Give me 10 tips for better sleep.", 800),
+    ("Write an essay on whether cities should ban cars.", 1000), ("Write a short essay on cats.", 500),
+    ("Write a short story about a robot who paints.", 1200), ("Write a detailed report on the 2008 crisis.", 4000),
+    ("Write a novella about a lighthouse keeper.", 20000),
+])
+def test_an_unstated_length_is_estimated_from_the_task(instruction, words):
+    target = resolve_target(instruction, None)
+    assert (target.words, target.source) == (words, "estimate") and target.phrase
 
 
 def test_count_words_english_and_cjk():

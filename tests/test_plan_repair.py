@@ -99,16 +99,53 @@ def test_planner_uses_the_engine_then_repairs():
     plan, raw = AgentWritePlanner(CallRecorder(engine)).plan(INSTRUCTION, TargetLength(1200, "option"))
     assert json.loads(raw) == reply
     check(plan.sections, 1200)
-    assert engine.requests[0].json_schema == plan_schema(engine.requests[0].json_schema["properties"]["sections"]["maxItems"])
+    items = engine.requests[0].json_schema["properties"]["sections"]
+    assert engine.requests[0].json_schema == plan_schema(items["maxItems"], suggested_sections(1200))
     assert plan.repairs
 
 
 def test_planner_falls_back_when_reply_is_unusable():
     engine = ScriptedEngine(plan_reply='{"sections": [{"title": "trunc')
     plan, _ = AgentWritePlanner(CallRecorder(engine)).plan(INSTRUCTION, TargetLength(2000, "option"))
-    assert len(engine.requests) == 2  # one retry
+    assert len(engine.requests) == 3  # one colder retry, then the follow-up asking for the sections
     check(plan.sections, 2000)
-    assert "unusable" in plan.repairs[0]
+    assert "unusable" in plan.repairs[0] and any("last resort" in r for r in plan.repairs)
+
+
+def follow_up_engine(first: list[dict], second: list[dict]) -> ScriptedEngine:
+    """A planner model that gives `first` and, asked for the missing sections, `second`."""
+    return ScriptedEngine(reply=lambda req: json.dumps({"sections": first if len(req.messages) == 1 else second}))
+
+
+WHOLE = [sec("How tea reached Europe", "Portuguese and Dutch traders brought tea to Lisbon and Amsterdam."),
+         sec("The clipper races", "Fast ships such as the Cutty Sark raced the new harvest to London."),
+         sec("Tea and empire", "Britain grew tea in India and Ceylon to break China's monopoly."),
+         sec("Afternoon tea", "Anna, Duchess of Bedford, made a meal of tea and cake in the 1840s."),
+         sec("Tea bags and what came after", "Tea bags, iced tea and bubble tea changed how tea is drunk today.")]
+
+
+@pytest.mark.parametrize("first", [
+    [{"title": "...", "main_point": "...", "words": 400}],  # the prompt's example copied
+    [sec("Tea", "A history of tea.", words=2000)],  # one section
+    WHOLE[:2],  # too few
+], ids=["copied-example", "one-section", "too-few"])
+def test_too_few_usable_sections_are_asked_for_again_not_filled(first):
+    engine = follow_up_engine(first, WHOLE)
+    plan, raw = AgentWritePlanner(CallRecorder(engine)).plan(INSTRUCTION, TargetLength(1800, "option"))
+    assert len(engine.requests) == 2
+    follow = engine.requests[1]
+    assert [m.role for m in follow.messages] == ["user", "assistant", "user"]  # it sees what it gave
+    assert follow.json_schema["properties"]["sections"]["minItems"] == suggested_sections(1800)
+    assert [s.title for s in plan.sections] == [s["title"] for s in WHOLE]  # no generic filler
+    assert not any("generic" in r for r in plan.repairs) and "asked for the rest" in " ".join(plan.repairs)
+    check(plan.sections, 1800)
+    assert "..." not in engine.requests[0].messages[0].content  # nothing in the prompt to copy
+
+
+def test_a_complete_plan_needs_no_follow_up():
+    engine = follow_up_engine(WHOLE, [])
+    plan, _ = AgentWritePlanner(CallRecorder(engine)).plan(INSTRUCTION, TargetLength(1800, "option"))
+    assert len(engine.requests) == 1 and len(plan.sections) == 5
 
 
 def test_parse_sections_keeps_the_complete_sections_of_a_cut_reply():
@@ -129,14 +166,16 @@ def test_a_plan_that_starts_repeating_itself_is_cut_and_completed_by_the_repair(
     looping = [sec("Origins", "How tea was first drunk in China."), sec("Trade", "How the tea trade crossed the world.")]
     looping += [sec("Tea today", "How people drink tea in many countries today.")] * 40
     engine = ScriptedEngine(plan_reply=json.dumps({"sections": looping}, separators=(",", ":")), watch_loops=True)
-    plan, raw = AgentWritePlanner(CallRecorder(engine)).plan(INSTRUCTION, TargetLength(5000, "option"))
+    plan, raw = AgentWritePlanner(CallRecorder(engine)).plan_flat(INSTRUCTION, TargetLength(5000, "option"))
 
-    assert engine.requests[0].stop_on_loop and len(engine.requests) == 1  # cut, not retried
+    assert engine.requests[0].stop_on_loop and len(engine.requests) == 2  # cut, not retried; then asked for more
     assert raw.count("Tea today") == 1  # the engine stopped at the first repeat
     check(plan.sections, 5000)
     assert [s.title for s in plan.sections[:3]] == ["Origins", "Trade", "Tea today"]
-    assert len(plan.sections) == suggested_sections(5000) and plan.sections[-1].title == "Conclusion"  # filled
+    # the follow-up looped the same way: filled to the fewest sections 5,000 words allow, and says so
+    assert len(plan.sections) == 5 and plan.sections[-1].title == "Conclusion"
     assert plan.repairs[0] == "planner reply stopped where it started repeating itself; kept its 3 complete section(s)"
+    assert any("last resort" in r for r in plan.repairs)
 
 
 def test_placeholder_sections_and_numbered_copies_are_dropped():
@@ -155,3 +194,34 @@ def test_placeholder_sections_and_numbered_copies_are_dropped():
     steps = [sec("Step 1", "Choose the leaves."), sec("Step 2", "Heat the water."), sec("Step 3", "Let it steep.")]
     sections, _ = repair_plan(INSTRUCTION, 1200, steps)  # numbered titles with their own points are kept
     assert [s.title for s in sections] == ["Step 1", "Step 2", "Step 3"]
+
+
+def test_a_long_plan_is_made_in_parts_then_their_sections_at_once():
+    parts = [sec(f"Part {name}", f"What the {name} part covers.", words=2000) for name in ("one", "two", "three", "four", "five")]
+
+    def reply(req):
+        prompt = req.messages[0].content
+        if "First divide it into" in prompt:
+            return json.dumps({"sections": parts})
+        k = int(prompt.split("Plan part ")[1].split(",")[0])
+        m = req.json_schema["properties"]["sections"]["minItems"]
+        words = "green black white oolong puer matcha chai rooibos sencha assam darjeeling earl".split()
+        nth = ["first", "second", "third", "fourth", "fifth"][k - 1]
+        return json.dumps({"sections": [sec(f"Section {k}.{j} {words[j]}", f"The {nth} part on {words[j]} tea.")
+                                        for j in range(1, m + 1)]})
+
+    engine = ScriptedEngine(reply=reply)
+    plan, raw = AgentWritePlanner(CallRecorder(engine)).plan(INSTRUCTION, TargetLength(10000, "option"))
+    assert len(engine.requests) == 1 + 5  # the parts, then one request per part (sent as one batch)
+    titles = [s.title for s in plan.sections]
+    assert titles[0].startswith("Section 1.1 ") and titles[-1].startswith("Section 5.")
+    assert len(plan.sections) == sum(r.json_schema["properties"]["sections"]["minItems"] for r in engine.requests[1:])
+    assert plan.repairs[0].startswith("planned in 5 parts") and not any("generic" in r for r in plan.repairs)
+    check(plan.sections, 10000)
+
+
+def test_an_introduction_goes_first_and_a_conclusion_last():
+    sections, repairs = repair_plan(INSTRUCTION, 1200, [sec("Trade", "How tea moved."), sec("Conclusion", "The end."),
+                                                        sec("Introduction", "Why tea."), sec("Today", "Tea now.")])
+    assert [s.title for s in sections] == ["Introduction", "Trade", "Today", "Conclusion"]
+    assert "moved the opening section first and the closing section last" in repairs

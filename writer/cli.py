@@ -102,7 +102,10 @@ def compose(
             instruction = api.validate(instruction, words)
             length = resolve_target(instruction, words)
             target = length.words
-            if length.source == "default":
+            if length.source == "estimate":
+                err.print(f"note: no length in the instruction; writing about {target} words, estimated from the "
+                          f"task ({length.phrase}); set one with --words")
+            elif length.source == "default":
                 err.print(f"note: no length in the instruction; writing {target} words (set one with --words)")
         show = sys.stderr.isatty()
         progress = ComposeProgress(target, enabled=show)

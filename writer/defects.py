@@ -85,7 +85,8 @@ _TASK = re.compile(r"^\W*(?:compute|calculate|solve|evaluate|translate|find the|
 _SCAFFOLD = re.compile(
     r"\(about \d+ words\)|\babout \d+ words\b\s*[):]|\bnow write section\b|\bthe text so far ends\b|"
     r"\boutline of the whole text\b|<- (?:this|you write)|\bcontinue the text\b|\bdo not repeat it\b|"
-    r"\bthe piece is written in \d+ sections\b|\bwrite section \d+\b|earlier text omitted", re.IGNORECASE)
+    r"\bthe piece is written in \d+ sections\b|\bwrite section \d+\b|earlier text omitted|"
+    r"\ban earlier attempt at this was rejected\b|\bdo better this time\b", re.IGNORECASE)
 
 _GENERIC_OPENING = re.compile(
     r"\b(?:has|have) (?:long )?been (?:a |an )?(?:cornerstone|part|integral|essential|vital|central|important|"
@@ -223,18 +224,20 @@ def _norm_title(text: str) -> str:
 
 
 def heading_kind(line: str, place: Place) -> str | None:
-    """"label" for a line that starts another section (a "Section 3" label, another planned title), "heading"
-    for any other heading or title line, None for prose."""
+    """"label" for a heading or title line that names another planned section (the model has started writing
+    it), "heading" for any other heading, title or "Section 3" line, None for prose."""
     stripped = line.strip()
     if not stripped:
         return None
-    norm = _norm_title(re.sub(r"^\s*#+\s*", "", stripped))
-    if _LABEL_LINE.match(re.sub(r"^\s*#+\s*", "", stripped)) and len(stripped.split()) <= 16:
+    bare = re.sub(r"^\s*#+\s*", "", stripped)
+    norm = _norm_title(bare)
+    labelled = _LABEL_LINE.match(bare) and len(stripped.split()) <= 16
+    shaped = (labelled or _MARKDOWN_HEADING.match(stripped) or _BOLD_LINE.match(stripped)
+              or _TITLE_LINE.match(stripped) or _MARKER_LINE.match(stripped))
+    others = [_norm_title(t) for t in place.other_titles if _norm_title(t)]
+    if norm and (norm in others or (shaped and any(f" {t} " in f" {norm} " for t in others))):
         return "label"
-    if norm and any(norm == _norm_title(t) for t in place.other_titles):
-        return "label"
-    if (_MARKDOWN_HEADING.match(stripped) or _BOLD_LINE.match(stripped) or _TITLE_LINE.match(stripped)
-            or _MARKER_LINE.match(stripped)):
+    if shaped:
         return "heading"
     if norm and place.title and norm == _norm_title(place.title):
         return "heading"
@@ -317,6 +320,12 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
             continue
         spans = [sp for ls, le in block.lines if all(ls != h[0] for h in heading_lines)
                  for sp in sentence_spans(text, ls, le)]
+        questions = [text[a:b].rstrip().endswith("?") for a, b in spans]
+        if (k == len(paragraphs) - 1 and k > 0 and len(spans) >= 2 and all(questions)
+                and not re.search(r"[\"“”]", prose) and len(prose.split()) <= 60):
+            # questions at the very end, after the section's prose: the model asking itself a new task
+            found.append(Finding("off_task", block.start, len(text), text[block.start:], to_end=True))
+            return found
         if _is_chatter(prose, len(spans)):
             found.append(Finding("chatter", block.start, block.end, body))
             continue

@@ -39,7 +39,7 @@ class TargetLength:
     """How many words to write and where that number came from."""
 
     words: int
-    source: str  # "option", "instruction" or "default"
+    source: str  # "option", "instruction", "estimate" or "default"
     phrase: str = ""
 
 
@@ -87,11 +87,64 @@ def parse_target_words(instruction: str) -> TargetLength | None:
     return None
 
 
+# Typical lengths of the forms an instruction names, most specific first: what a reader of each expects.
+_FORMS: list[tuple[str, int]] = [
+    (r"haiku", 20), (r"slogan|tagline|headline|motto", 15), (r"tweet|x post|toot", 45), (r"limerick", 40),
+    (r"sonnet", 120), (r"text message|sms", 40), (r"caption", 30),
+    (r"novella", 20000), (r"novel\b", 30000), (r"screenplay|script for a (?:film|movie)", 6000),
+    (r"handbook|manual|white ?paper", 5000), (r"thesis|dissertation", 8000),
+    (r"cover letter|letter of (?:recommendation|application)", 350), (r"resume|cv\b", 400),
+    (r"product description|bio\b|biography of|abstract|synopsis|summary", 200),
+    (r"poem|song|lyrics|rap|verse", 200), (r"email|e-mail|memo|note\b|message", 150), (r"letter", 350),
+    (r"speech|toast|eulogy|sermon|monologue", 700), (r"dialog(?:ue)?|conversation|skit|scene", 500),
+    (r"report|guide|tutorial|case study|proposal", 2000), (r"chapter", 3000),
+    (r"short story|fable|fairy tale|bedtime story", 1200), (r"story|tale", 1500),
+    (r"essay|article|blog|post|op-ed|column|review|analysis|feature", 1000),
+]
+_ITEMS = re.compile(r"\b(\d{1,3}|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|fifty)\s+"
+                    r"(?:[\w'-]+\s+){0,3}?(items|emojis?|tips|ideas|reasons|ways|steps|examples|questions|names|facts|"
+                    r"quotes|jokes|lines|sentences|points|rules|words|titles|slogans|taglines|headlines|bullet points|"
+                    r"things|recipes|poems|haikus|riddles|prompts|options|suggestions|mistakes|lessons|benefits|myths)\b",
+                    re.IGNORECASE)
+_SHORT_ITEM = re.compile(r"\b(?:a|one) (?:line|sentence)\b|\bone-liners?\b|\bshort\b|\bbrief\b|\bemojis?\b",
+                         re.IGNORECASE)
+_SHORTER = re.compile(r"\b(?:short|brief|quick|concise|little|tiny)\b", re.IGNORECASE)
+_LONGER = re.compile(r"\b(?:detailed|comprehensive|in-depth|thorough|extensive|long|lengthy|exhaustive|complete)\b",
+                     re.IGNORECASE)
+
+
+def estimate_target(instruction: str) -> TargetLength:
+    """A length for an instruction that states none, from what it asks for (as LongWriter-Zero predicts a
+    target range before writing, rather than writing every unstated length at one fixed size): a number of
+    items (about 20 words each when each is a line, 80 otherwise), else the typical length of the form it
+    names, halved for "short", doubled for "detailed"; DEFAULT_WORDS when it names no form. The reason is in
+    `phrase`, so the caller can say what it assumed."""
+    text = _spelled_number(instruction)
+    items = _ITEMS.search(text)
+    if items:
+        count = items.group(1).lower()
+        n = int(count) if count.isdigit() else _NUMBER_WORDS.get(count, 0) or {"twelve": 12, "fifteen": 15,
+                                                                              "thirty": 30, "fifty": 50}.get(count, 0)
+        if n:
+            each = 20 if _SHORT_ITEM.search(text) else 80
+            return TargetLength(max(50, n * each), "estimate", f"{n} {items.group(2).lower()}, ~{each} words each")
+    for pattern, words in _FORMS:
+        m = re.search(rf"\b(?:{pattern})", text, re.IGNORECASE)
+        if m:
+            rest = text[:m.start()] + text[m.end():]  # "short story" is already short
+            scale = 0.5 if _SHORTER.search(rest) else 2.0 if _LONGER.search(rest) else 1.0
+            words = int(round(words * scale / 10)) * 10 or words
+            return TargetLength(min(MAX_WORDS, max(20, words)), "estimate", f"a typical {m.group(0).lower()}"
+                                + (" (short)" if scale < 1 else " (detailed)" if scale > 1 else ""))
+    return TargetLength(DEFAULT_WORDS, "default")
+
+
 def resolve_target(instruction: str, words: int | None) -> TargetLength:
-    """The target: `words` if given, else the instruction's own, else DEFAULT_WORDS."""
+    """The target: `words` if given, else the instruction's own, else an estimate from the task
+    (`estimate_target`, source "estimate"; "default" when nothing in the instruction suggests a length)."""
     if words is not None:
         return TargetLength(words, "option")
-    return parse_target_words(instruction) or TargetLength(DEFAULT_WORDS, "default")
+    return parse_target_words(instruction) or estimate_target(instruction)
 
 
 SENTENCE_END = re.compile(r"(?<=[.!?。！？\"”])\s+")
