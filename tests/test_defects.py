@@ -89,6 +89,9 @@ def test_an_echo_of_the_prompt_is_cut():
     assert cleaned.text == f"{P1}\n\n{P2}" and cleaned.found == Counter(echo=1)
     scaffold = remove_defects(f"{P1}\n\nNow write section 5, \"The Digital Library\" (about 300 words).", middle(3))
     assert scaffold.text == P1 and scaffold.found == Counter(echo=1)
+    extender = remove_defects(f"{P1}\n\nHere's a longer, more detailed version of what it already says:\n\n{P2}",
+                              middle(3))
+    assert extender.text == f"{P1}\n\n{P2}" and sum(extender.found.values()) == 1
 
 
 @pytest.mark.parametrize("tail", [
@@ -96,6 +99,7 @@ def test_an_echo_of_the_prompt_is_cut():
     "```python\nimport os\nprint(os.listdir('.'))\n```",
     "Question: What is the capital of France?\nAnswer: Paris.",
     "What specific types of books did early libraries keep? How did they store and manage their collections?",
+    "[Your Name]\n[Your Contact Information]\n[Your Company Name]\n[Your Website]",
 ])
 def test_off_task_text_is_cut_with_everything_after_it(tail):
     after = "" if tail.endswith("?") else f"\n\n{P2}"  # questions count only where the section ends
@@ -108,10 +112,11 @@ def test_a_closing_rhetorical_question_stays():
     assert kinds(text, middle(1)) == Counter()
 
 
-def test_code_is_not_off_task_when_the_instruction_asks_for_code():
+@pytest.mark.parametrize("instruction", ["Write a tutorial with Python code examples about files.",
+                                         "As a Java expert blogger, write a post about hot-pluggable AOP in Spring."])
+def test_code_is_not_off_task_in_a_piece_about_programming(instruction):
     text = f"{P1}\n\n```python\nimport os\n```"
-    place = Place(index=0, count=2, instruction="Write a tutorial with Python code examples about files.")
-    assert kinds(text, place) == Counter()
+    assert kinds(text, Place(index=0, count=2, instruction=instruction)) == Counter()
 
 
 def test_sentences_from_earlier_sections_are_cut_keeping_the_rest():

@@ -86,7 +86,8 @@ _SCAFFOLD = re.compile(
     r"\(about \d+ words\)|\babout \d+ words\b\s*[):]|\bnow write section\b|\bthe text so far ends\b|"
     r"\boutline of the whole text\b|<- (?:this|you write)|\bcontinue the text\b|\bdo not repeat it\b|"
     r"\bthe piece is written in \d+ sections\b|\bwrite section \d+\b|earlier text omitted|"
-    r"\ban earlier attempt at this was rejected\b|\bdo better this time\b", re.IGNORECASE)
+    r"\ban earlier attempt at this was rejected\b|\bdo better this time\b|\blonger,? more detailed version\b|"
+    r"\bwhat (?:it|you) (?:already says|wrote above)\b", re.IGNORECASE)
 
 _GENERIC_OPENING = re.compile(
     r"\b(?:has|have) (?:long )?been (?:a |an )?(?:cornerstone|part|integral|essential|vital|central|important|"
@@ -268,10 +269,20 @@ def _prompt_share(text: str, prompt_grams: set) -> float:
     return sum(g in prompt_grams for g in grams) / len(grams) if grams else 0.0
 
 
+_TECHNICAL = re.compile(r"\b(?:code|coding|program(?:ming|s)?|software|developer|api|sql|python|java(?:script)?|"
+                        r"typescript|c\+\+|c#|rust|golang|spring|django|react|algorithm|script|function|class|"
+                        r"database|linux|shell|implement(?:ing|ation)?|tutorial|stack (?:exchange|overflow))\b",
+                        re.IGNORECASE)
+_PLACEHOLDER_LINE = re.compile(r"^\s*[-*]?\s*\[[^\]\n]{1,60}\]\s*[,.]?\s*$")
+
+
 def _off_task(text: str, place: Place, topic: set[str]) -> bool:
-    first_line = text.strip().splitlines()[0] if text.strip() else ""
-    if _CODE.match(first_line) or sum(bool(_CODE.match(line)) for line in text.splitlines()) >= 2:
-        return not _CODE.search(place.instruction) and "code" not in place.instruction.lower()
+    lines = [line for line in text.splitlines() if line.strip()]
+    first_line = lines[0] if lines else ""
+    if _CODE.match(first_line) or sum(bool(_CODE.match(line)) for line in lines) >= 2:
+        return not _TECHNICAL.search(place.instruction)  # code in a piece about programming is its content
+    if len(lines) >= 3 and sum(bool(_PLACEHOLDER_LINE.match(line)) for line in lines) >= 0.6 * len(lines):
+        return True  # a run of template blanks: "[Your Name]", "[Your Contact Information]", ...
     about = set(content_words(text))
     overlap = len(about & topic) / len(about) if about else 1.0
     if _MATHS.search(text) and not _MATHS.search(place.instruction) and overlap < 0.3:
@@ -314,12 +325,16 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
         if _off_task(prose, place, (topic - own) | set(content_words(place.instruction + " " + place.title))):
             found.append(Finding("off_task", block.start, len(text), text[block.start:], to_end=True))
             return found
-        if _SCAFFOLD.search(prose) or (prompt_grams and len(prose.split()) <= 120
-                                       and _prompt_share(prose, prompt_grams) >= ECHO_SHARE):
-            found.append(Finding("echo", block.start, block.end, body))
-            continue
         spans = [sp for ls, le in block.lines if all(ls != h[0] for h in heading_lines)
                  for sp in sentence_spans(text, ls, le)]
+        scaffold = [(a, b) for a, b in spans if _SCAFFOLD.search(text[a:b])]
+        if scaffold and len(scaffold) < len(spans):  # our prompt's wording inside prose: those sentences go
+            found += [Finding("echo", a, b, text[a:b]) for a, b in scaffold]
+            spans = [sp for sp in spans if sp not in scaffold]
+        elif scaffold or (prompt_grams and len(prose.split()) <= 120
+                          and _prompt_share(prose, prompt_grams) >= ECHO_SHARE):
+            found.append(Finding("echo", block.start, block.end, body))
+            continue
         questions = [text[a:b].rstrip().endswith("?") for a, b in spans]
         if (k == len(paragraphs) - 1 and k > 0 and len(spans) >= 2 and all(questions)
                 and not re.search(r"[\"“”]", prose) and len(prose.split()) <= 60):

@@ -1,0 +1,266 @@
+"""Benchmark: does writer's document read as one document written for its instruction?
+
+A fixed set of 12 LongBench-Write English prompts, three in each length bucket (<500,
+500-2k, 2k-4k, >4k words) and across genres, is written three ways with the same model:
+
+- writer: `writer.compose` as a user runs it (plan, sections, memory, checks, Extender);
+- single: the model asked once for the whole text (as long as its window allows);
+- agentwrite: plain AgentWrite, the published LongWriter recipe: one plain-text plan, then the
+  paragraphs one after another, each shown the plan and the text so far; no memory, no checks,
+  no Extender (`prompts/baselines/`).
+
+Per document: words, S_l, output tokens per kept word, and the defects the checks of
+`writer.defects` find in the final text (headings inside sections, conclusions before the last
+section, chatter, prompt echoes, off-task text, repeated sentences, restarts). For writer also
+what its checks found and cut while writing. Then a pairwise preference by a judge model
+(default the strongest registered model, qwen2.5-coder-1.5b) of writer against single and
+writer against agentwrite, both orders, counted only when both orders agree
+(`judges.pairwise`). Every system samples the same way (`Sampling()`), so the comparison is
+of the pipelines. Prints a table and writes bench/results/quality.json.
+
+    .venv/bin/python bench/quality.py [--model NAME] [--judge-model NAME] [--ids 6,14] [--no-judge]
+
+About 40 minutes on 2 AVX-512 cores with the 0.5B writer and the 1.5B judge.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
+    sys.path[0] = str(ROOT)  # keep `import judges` on the package, not on bench/judges.py
+PROMPTS = ROOT.parent / "shared" / "benchmarks" / "longbench_write_en.jsonl"
+FALLBACK = ROOT / "tests" / "fixtures" / "longbench_write_en.jsonl"
+# three per bucket, several genres: news, popular science, stories, forum posts, academic writing
+IDS = [6, 14, 16, 20, 28, 32, 37, 41, 44, 49, 50, 52]
+SYSTEMS = ("writer", "single", "agentwrite")
+_STEP = re.compile(r"paragraph\s+(\d+)\s*[-–:]\s*main point\s*:\s*(.+?)\s*[-–]\s*word count\s*:\s*(\d[\d,]*)",
+                   re.IGNORECASE)
+
+
+def load_prompts(ids: list[int]) -> list[dict]:
+    source = PROMPTS if PROMPTS.exists() else FALLBACK
+    rows = [json.loads(line) for line in source.open()]
+    return [{"id": i, **rows[i]} for i in ids]
+
+
+def single_shot(engine, prompt: str, words: int, sampling) -> tuple[str, int]:
+    """The model asked once for the whole text: as many tokens as the target asks, within the window."""
+    from writer.engines.base import ChatRequest, Message
+
+    messages = [Message(role="user", content=prompt)]
+    room = engine.context_window - engine.count_tokens(prompt) - 64
+    request = ChatRequest(messages=messages, max_tokens=max(64, min(room, int(words * 1.3 * 1.3) + 64)),
+                          **sampling.model_dump())
+    out = engine.generate([request])[0]
+    return out.text.strip(), out.completion_tokens
+
+
+def agentwrite(engine, prompt: str, words: int, sampling) -> tuple[str, int, int]:
+    """LongWriter's AgentWrite as published: plan lines, then each paragraph with the plan and the text so far.
+    Returns the text, its output tokens and the number of planned paragraphs."""
+    from prompts import render
+    from writer.engines.base import ChatRequest, Message
+
+    plan_prompt = render("baselines/agentwrite_plan.j2", instruction=prompt)
+    plan = engine.generate([ChatRequest(messages=[Message(role="user", content=plan_prompt)], max_tokens=1500,
+                                        **sampling.model_dump())])[0]
+    tokens = plan.completion_tokens
+    steps = [(m.group(0).strip(), int(m.group(3).replace(",", ""))) for m in _STEP.finditer(plan.text)]
+    if not steps:  # the model ignored the format: one paragraph for the whole instruction
+        steps = [(f"Paragraph 1 - Main Point: {prompt} - Word Count: {words} words", words)]
+    written: list[str] = []
+    for step, step_words in steps:
+        text = render("baselines/agentwrite_write.j2", instruction=prompt, plan=plan.text.strip(),
+                      written="\n\n".join(written), step=step)
+        room = engine.context_window - engine.count_tokens(text) - 64
+        if room < 64:
+            break
+        out = engine.generate([ChatRequest(messages=[Message(role="user", content=text)],
+                                           max_tokens=min(room, int(min(step_words, 1500) * 1.3 * 1.3) + 32),
+                                           **sampling.model_dump())])[0]
+        tokens += out.completion_tokens
+        written.append(out.text.strip())
+    return "\n\n".join(written), tokens, len(steps)
+
+
+def write_all(items: list[dict], engine, concurrency: int) -> dict:
+    """Every prompt written by each system, `concurrency` documents at once sharing the engine."""
+    import writer
+    from writer.engines.base import Sampling
+    from writer.store import Store
+
+    sampling = Sampling()
+
+    def one(item: dict, system: str) -> dict:
+        started = time.perf_counter()
+        row: dict = {"id": item["id"], "system": system, "required": item["length"]}
+        if system == "writer":
+            result = writer.compose(item["prompt"], engine=engine)
+            row.update(text=result.text, output_tokens=result.stats.output_tokens, run_id=result.run_id,
+                       sections=len(result.sections), plan_repairs=result.plan.repairs,
+                       cut=dict(sum((Counter(s.defects) for s in result.sections), Counter())),
+                       left_by_checks=dict(sum((Counter(s.defects_left) for s in result.sections), Counter())))
+            row["calls"] = Counter(c.stage for c in Store().calls(result.run_id))
+        elif system == "single":
+            text, tokens = single_shot(engine, item["prompt"], item["length"], sampling)
+            row.update(text=text, output_tokens=tokens)
+        else:
+            text, tokens, steps = agentwrite(engine, item["prompt"], item["length"], sampling)
+            row.update(text=text, output_tokens=tokens, sections=steps)
+        row["seconds"] = round(time.perf_counter() - started, 1)
+        return row
+
+    jobs = [(item, system) for system in SYSTEMS for item in items]
+    jobs.sort(key=lambda j: -j[0]["length"])  # longest first: the pool's tail is short documents
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        rows = list(pool.map(lambda job: one(*job), jobs))
+    return {(r["id"], r["system"]): r for r in rows}
+
+
+def score(rows: dict, items: list[dict]) -> None:
+    """Words, S_l, tokens per kept word and the defects left in each document, in place."""
+    from judges.length import length_score
+    from writer.defects import count_document
+    from writer.lengths import count_words
+
+    for item in items:
+        for system in SYSTEMS:
+            row = rows[(item["id"], system)]
+            row["words"] = count_words(row["text"])
+            row["s_l"] = round(length_score(item["length"], row["words"]), 1)
+            row["tokens_per_word"] = round(row["output_tokens"] / max(1, row["words"]), 2)
+            row["defects"] = dict(count_document(row["text"], instruction=item["prompt"]))
+
+
+def judge_pairs(rows: dict, items: list[dict], judge_engine) -> list[dict]:
+    """writer against each baseline, both orders, on the judge engine."""
+    from judges.pairwise import PairInput, compare
+    from writer.calls import CallRecorder
+    from writer.store import Store
+
+    pairs, keys = [], []
+    for item in items:
+        for other in ("single", "agentwrite"):
+            pairs.append(PairInput(instruction=item["prompt"], first=rows[(item["id"], "writer")]["text"] or "(empty)",
+                                   second=rows[(item["id"], other)]["text"] or "(empty)"))
+            keys.append((item["id"], other))
+    verdicts = compare(pairs, CallRecorder(judge_engine, Store()))
+    return [{"id": k[0], "against": k[1], "winner": {"first": "writer", "second": k[1], "tie": "tie"}[v.winner],
+             "consistent": v.consistent, "truncated_input": v.truncated_input,
+             "orders": [o.model_dump() for o in v.orders]} for k, v in zip(keys, verdicts)]
+
+
+def bucket(length: int) -> str:
+    return "<500" if length < 500 else "500-2k" if length < 2000 else "2k-4k" if length < 4000 else ">4k"
+
+
+def summarise(rows: dict, items: list[dict], verdicts: list[dict]) -> dict:
+    summary: dict = {}
+    for system in SYSTEMS:
+        mine = [rows[(i["id"], system)] for i in items]
+        defects = sum((Counter(r["defects"]) for r in mine), Counter())
+        summary[system] = {"s_l": round(sum(r["s_l"] for r in mine) / len(mine), 1),
+                           "tokens_per_word": round(sum(r["output_tokens"] for r in mine)
+                                                    / max(1, sum(r["words"] for r in mine)), 2),
+                           "defects_per_doc": round(sum(defects.values()) / len(mine), 2),
+                           "defects": dict(defects), "words": sum(r["words"] for r in mine),
+                           "seconds": round(sum(r["seconds"] for r in mine), 1)}
+    for other in ("single", "agentwrite"):
+        mine = [v for v in verdicts if v["against"] == other]
+        decided = [v for v in mine if v["winner"] != "tie"]
+        summary[f"writer_vs_{other}"] = {
+            "pairs": len(mine), "decided": len(decided), "writer_wins": sum(v["winner"] == "writer" for v in decided),
+            "win_rate": round(sum(v["winner"] == "writer" for v in decided) / len(decided), 3) if decided else None}
+    return summary
+
+
+def print_table(rows: dict, items: list[dict], summary: dict, verdicts: list[dict], meta: dict) -> None:
+    print(f"\n{meta['date']} · {meta['commit']} · {meta['cpu']} · writer {meta['model']} · judge {meta['judge_model']}")
+    print("\n| # | bucket | type | required | system | words | S_l | tok/word | defects left | cut while writing |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for item in items:
+        for system in SYSTEMS:
+            r = rows[(item["id"], system)]
+            left = ", ".join(f"{k} {v}" for k, v in sorted(r["defects"].items())) or "0"
+            cut = ", ".join(f"{k} {v}" for k, v in sorted(r.get("cut", {}).items())) if system == "writer" else ""
+            print(f"| {item['id']} | {bucket(item['length'])} | {item['type']} | {item['length']} | {system} | "
+                  f"{r['words']} | {r['s_l']} | {r['tokens_per_word']} | {left} | {cut} |")
+    print("\n| system | S_l | output tokens per kept word | defects per document | seconds (sum) |")
+    print("|---|---|---|---|---|")
+    for system in SYSTEMS:
+        s = summary[system]
+        print(f"| {system} | {s['s_l']} | {s['tokens_per_word']} | {s['defects_per_doc']} | {s['seconds']} |")
+    if verdicts:
+        print("\n| writer against | pairs | decided (both orders agree) | writer wins | win rate |")
+        print("|---|---|---|---|---|")
+        for other in ("single", "agentwrite"):
+            s = summary[f"writer_vs_{other}"]
+            print(f"| {other} | {s['pairs']} | {s['decided']} | {s['writer_wins']} | {s['win_rate']} |")
+
+
+def cpu_name() -> str:
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = next((line.split(":", 1)[1].strip() for line in flags.splitlines() if line.startswith("model name")), "?")
+    return f"{os.cpu_count()} cores, {model}, " + ("AVX-512 + bf16" if "avx512_bf16" in flags else "AVX2 only")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="writer's model (default: the default registered model)")
+    parser.add_argument("--judge-model", default="qwen2.5-coder-1.5b", help="the pairwise judge's model")
+    parser.add_argument("--ids", default=None, help="comma-separated LongBench-Write prompt indexes")
+    parser.add_argument("--concurrency", type=int, default=12, help="documents written at once")
+    parser.add_argument("--no-judge", action="store_true", help="skip the pairwise preference")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "quality.json"))
+    args = parser.parse_args()
+    os.environ.setdefault("WRITER_DATA_DIR", tempfile.mkdtemp(prefix="writer-quality-"))
+
+    from writer.config import engine_settings
+    from writer.engines import close_engines, get_engine
+    from writer.engines.models import DEFAULT_MODEL
+
+    ids = [int(x) for x in args.ids.split(",")] if args.ids else IDS
+    items = load_prompts(ids)
+    model = args.model or DEFAULT_MODEL
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
+    meta = {"date": str(date.today()), "commit": commit, "cpu": cpu_name(), "model": model,
+            "judge_model": None if args.no_judge else args.judge_model}
+    started = time.perf_counter()
+    engine = get_engine(engine_settings(engine="vllm", model=model))
+    rows = write_all(items, engine, args.concurrency)
+    meta["write_seconds"] = round(time.perf_counter() - started, 1)
+    score(rows, items)
+    verdicts: list[dict] = []
+    if not args.no_judge:
+        if args.judge_model != model:
+            close_engines()  # free the writer's memory before the judge loads
+        started = time.perf_counter()
+        verdicts = judge_pairs(rows, items, get_engine(engine_settings(engine="vllm", model=args.judge_model)))
+        meta["judge_seconds"] = round(time.perf_counter() - started, 1)
+    close_engines()
+    summary = summarise(rows, items, verdicts)
+    print_table(rows, items, summary, verdicts, meta)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    documents = [{**r, "calls": dict(r.get("calls", {}))} for r in rows.values()]
+    out.write_text(json.dumps({"meta": meta, "summary": summary, "verdicts": verdicts, "documents": documents},
+                              indent=1, ensure_ascii=False))
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()
