@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -103,17 +104,18 @@ def write_all(items: list[dict], engine, concurrency: int) -> dict:
     from writer.store import Store
 
     sampling = Sampling()
+    store = Store()  # one store for every thread: it is opened (and migrated) once
 
     def one(item: dict, system: str) -> dict:
         started = time.perf_counter()
         row: dict = {"id": item["id"], "system": system, "required": item["length"]}
         if system == "writer":
-            result = writer.compose(item["prompt"], engine=engine)
+            result = writer.compose(item["prompt"], engine=engine, store=store)
             row.update(text=result.text, output_tokens=result.stats.output_tokens, run_id=result.run_id,
                        sections=len(result.sections), plan_repairs=result.plan.repairs,
                        cut=dict(sum((Counter(s.defects) for s in result.sections), Counter())),
                        left_by_checks=dict(sum((Counter(s.defects_left) for s in result.sections), Counter())))
-            row["calls"] = Counter(c.stage for c in Store().calls(result.run_id))
+            row["calls"] = Counter(c.stage for c in store.calls(result.run_id))
         elif system == "single":
             text, tokens = single_shot(engine, item["prompt"], item["length"], sampling)
             row.update(text=text, output_tokens=tokens)
@@ -123,10 +125,18 @@ def write_all(items: list[dict], engine, concurrency: int) -> dict:
         row["seconds"] = round(time.perf_counter() - started, 1)
         return row
 
+    def guarded(item: dict, system: str) -> dict:
+        try:
+            return one(item, system)
+        except Exception as exc:  # one failed document is reported, it does not stop the benchmark
+            traceback.print_exc()
+            return {"id": item["id"], "system": system, "required": item["length"], "text": "", "output_tokens": 0,
+                    "seconds": 0.0, "error": f"{type(exc).__name__}: {exc}"}
+
     jobs = [(item, system) for system in SYSTEMS for item in items]
     jobs.sort(key=lambda j: -j[0]["length"])  # longest first: the pool's tail is short documents
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        rows = list(pool.map(lambda job: one(*job), jobs))
+        rows = list(pool.map(lambda job: guarded(*job), jobs))
     return {(r["id"], r["system"]): r for r in rows}
 
 
