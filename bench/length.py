@@ -75,10 +75,9 @@ def main() -> None:
 
     import writer
     from judges.length import length_score
-    from writer.api import resolve_engine
-    from writer.engines import close_engines
+    from writer.pipeline.memory.steps import default_mode
+    from writer.engines import close_engines, resolve_engine
     from writer.engines.batching import shareable
-    from writer.memory.program import default_mode
     from writer.store import Store
 
     source = PROMPTS if PROMPTS.exists() else FALLBACK
@@ -166,7 +165,7 @@ def write_results(out: Path, engine, mode: str, results: list[dict], table: dict
     text = json.dumps({"model": engine.model_id, "engine": engine.name, "mode": mode,
                        "table": table or summarise(results), "prompts": sorted(results, key=lambda x: x["id"]),
                        "running": {str(k): v for k, v in sorted(running.items())}}, indent=2) + "\n"
-    from writer.workflow import write_atomic
+    from writer.pipeline.workflow import write_atomic
 
     write_atomic(out, text)  # a kill mid-write never leaves a truncated results file
 

@@ -37,8 +37,7 @@ def main() -> None:
 
     import writer
     from judges.length import length_score
-    from writer.api import resolve_engine
-    from writer.engines import close_engines
+    from writer.engines import close_engines, resolve_engine
     from writer.engines.batching import shareable
     from writer.store import Store
 

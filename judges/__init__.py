@@ -26,7 +26,9 @@ from importlib.metadata import entry_points
 from pydantic import BaseModel, Field, SerializeAsAny
 
 from judges.base import Judge, JudgeError, JudgeInput, JudgeReplyError, JudgeResult
+from judges.length import required_words
 from writer.calls import CallRecorder
+from writer.engines import resolve_engine
 from writer.engines.base import Engine
 from writer.errors import EngineError, UsageError
 from writer.store import Store
@@ -84,8 +86,6 @@ class Judgment(BaseModel):
 def default_judges(sample: JudgeInput) -> list[str]:
     """What can run on `sample`: rules always; length when a target is known; quality and checklist with an
     instruction; clear with a reference and a rubric."""
-    from judges.length import required_words
-
     names = ["rules"]
     if required_words(sample) is not None:
         names.insert(0, "length")
@@ -97,8 +97,6 @@ def default_judges(sample: JudgeInput) -> list[str]:
 
 
 def _engine(engine: Engine | str | None, model: str | None, base_url: str | None) -> Engine:
-    from writer.api import resolve_engine
-
     return resolve_engine(engine, model, base_url)
 
 
@@ -187,7 +185,7 @@ def judge(text: str, *, instruction: str | None = None, words: int | None = None
     if not text or not text.strip():
         raise UsageError("the text to judge is empty")
     if words is not None and words < 1:
-        raise UsageError(f"--words must be at least 1, got {words}")
+        raise UsageError(f"words must be at least 1, got {words}", option="words")
     sample = JudgeInput(text=text, instruction=instruction, words=words, reference=reference,
                         rubric=list(rubric) if rubric else None, plan_titles=list(plan_titles) if plan_titles else None,
                         category=category)

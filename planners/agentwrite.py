@@ -24,13 +24,19 @@ import json
 import math
 
 from planners.base import Planner
-from planners.repair import (MAX_SECTION_WORDS, MIN_SECTION_WORDS, complete_plan, section_count_bounds,
-                             suggested_sections, usable_sections)
+from planners.repair import (
+    MAX_SECTION_WORDS,
+    MIN_SECTION_WORDS,
+    complete_plan,
+    section_count_bounds,
+    suggested_sections,
+    usable_sections,
+)
 from prompts import render
 from writer.artifacts import Plan
 from writer.calls import CallRecorder
 from writer.engines.base import ChatRequest, Message
-from writer.lengths import TargetLength
+from writer.text.lengths import TargetLength
 
 TEMPLATE = "planner/agentwrite.j2"
 MORE_TEMPLATE = "planner/more_sections.j2"

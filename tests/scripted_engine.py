@@ -14,9 +14,9 @@ import random
 import re
 from collections.abc import Callable
 
-from writer.context import TOKENS_PER_WORD
+from writer.pipeline.context import TOKENS_PER_WORD
 from writer.engines.base import ChatRequest, Completion, Engine
-from writer.repetition import loop_start
+from writer.text.repetition import loop_start
 
 VOCABULARY = ("garden river lantern harbor winter market teacher village library mountain orchard "
               "bridge journey letter season window meadow engine candle story painter sailor forest "

@@ -3,8 +3,8 @@
 import threading
 
 import pytest
-
 from scripted_engine import ScriptedEngine
+
 from writer.engines.base import ChatRequest, Message
 from writer.engines.batching import BatchingEngine
 

@@ -1,8 +1,9 @@
 """Section prompts stay within the model's window however long the document grows."""
 
 from scripted_engine import ScriptedEngine, prose
+
 from writer.artifacts import Plan, PlannedSection, WrittenSection
-from writer.context import OMITTED, SectionBudget, section_prompt, tail_text
+from writer.pipeline.context import OMITTED, SectionBudget, section_prompt, tail_text
 
 
 def long_plan(n: int) -> Plan:

@@ -10,18 +10,26 @@ from pathlib import Path
 import numpy as np
 import pytest
 import typer
+from scripted_engine import ScriptedEngine
 from typer.testing import CliRunner
 
 import writer
 from judges import JudgeInput, judge, judge_batch
-from judges.checklist import (FLAWLESS, ChecklistJudge, calibrate, checklist_schema, fit_weights, get_checklist,
-                              guess_category, load_checklists, load_weights)
+from judges.checklist import (
+    FLAWLESS,
+    calibrate,
+    checklist_schema,
+    fit_weights,
+    get_checklist,
+    guess_category,
+    load_checklists,
+    load_weights,
+)
 from judges.clear import is_na, pair_scores
-from judges.cli import judge_app
 from judges.length import length_score
 from judges.quality import DIMENSIONS, quality_score
 from judges.rules import plan_coverage, rule_metrics
-from scripted_engine import ScriptedEngine
+from writer.cli.judge import judge_app
 from writer.errors import UsageError
 from writer.store import Store
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from writer.lengths import DEFAULT_WORDS, count_words, parse_target_words, resolve_target
+from writer.text.lengths import DEFAULT_WORDS, count_words, parse_target_words, resolve_target
 
 
 @pytest.mark.parametrize("instruction, words", [
@@ -81,7 +81,7 @@ def test_count_words_english_and_cjk():
 
 
 def test_end_at_sentence_drops_a_trailing_fragment_only_when_enough_remains():
-    from writer.lengths import end_at_sentence
+    from writer.text.lengths import end_at_sentence
 
     assert end_at_sentence("One two three. Four five six", 2) == "One two three."
     assert end_at_sentence("One two three. Four five six", 5) == "One two three. Four five six"

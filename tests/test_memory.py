@@ -3,21 +3,20 @@
 import json
 
 import pytest
+from scripted_engine import ScriptedEngine, prose, topic_words
 from typer.testing import CliRunner
 
 import writer
-from scripted_engine import ScriptedEngine, prose, topic_words
-from writer.context import TOKENS_PER_WORD
 from writer.artifacts import Plan, PlannedSection, WrittenSection
 from writer.cli import app
-from writer.context import SectionBudget, SectionMemory, section_prompt
+from writer.pipeline.context import TOKENS_PER_WORD, SectionBudget, SectionMemory, section_prompt
+from writer.pipeline.memory import compile_program
+from writer.pipeline.memory.checks import check_section, copied_share, keywords
+from writer.pipeline.memory.passes import accept_stitch, drop_repeated_sentences, split_opening, trim_to_total
+from writer.pipeline.memory.summaries import extractive_summary, parse_memory
 from writer.engines.batching import BatchingEngine
-from writer.memory import compile_program
-from writer.memory.checks import check_section, copied_share, keywords
-from writer.memory.passes import accept_stitch, drop_repeated_sentences, split_opening, trim_to_total
-from writer.memory.summaries import extractive_summary, parse_memory
-from writer.lengths import count_words
 from writer.store import Store
+from writer.text.lengths import count_words
 
 PLAN = {"sections": [{"title": "Origins", "main_point": "Where tea began", "words": 300},
                      {"title": "Trade", "main_point": "How tea travelled", "words": 400},

@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 
 from planners.agentwrite import parse_sections
 from writer.cli import app
-from writer.lengths import count_words
 from writer.store import Store
+from writer.text.lengths import count_words
 
 pytestmark = pytest.mark.engine
 runner = CliRunner()
@@ -150,7 +150,7 @@ def looping_pair():
 
 def test_engine_stops_a_looping_generation_early(embedded_engine):
     """With stop_on_loop the engine aborts a generation once it loops, instead of running to min_tokens."""
-    from writer.repetition import loop_start
+    from writer.text.repetition import loop_start
 
     watched, unwatched = embedded_engine.generate(looping_pair())
     assert unwatched.completion_tokens == 400 and loop_start(unwatched.text) is not None  # it does loop
@@ -261,7 +261,7 @@ def test_openai_engine_against_a_served_model(served_model, tmp_path):
 def test_openai_engine_stops_a_looping_generation_early(served_model):
     """stop_on_loop over HTTP: the request is streamed and dropped once it loops, as in the in-process engine."""
     from writer.engines.openai_engine import OpenAIEngine
-    from writer.repetition import loop_start
+    from writer.text.repetition import loop_start
 
     engine = OpenAIEngine(base_url=served_model, concurrency=2)
     watched, unwatched = engine.generate(looping_pair())

@@ -3,15 +3,14 @@
 import json
 
 import pytest
+from scripted_engine import ScriptedEngine, prose
 
 import writer
-from scripted_engine import ScriptedEngine, prose, topic_words
-from writer.context import TOKENS_PER_WORD
-from writer.defects import remove_defects
-from writer.lengths import trim_to_words
+from writer.pipeline.context import TOKENS_PER_WORD
 from writer.errors import UnknownRunError, UsageError
-from writer.lengths import count_words
 from writer.store import Store
+from writer.text.defects import remove_defects
+from writer.text.lengths import count_words, trim_to_words
 
 PLAN = {"sections": [{"title": "Origins", "main_point": "Where tea began", "words": 300},
                      {"title": "Trade", "main_point": "How tea travelled", "words": 400},
@@ -246,7 +245,7 @@ def test_every_follow_up_call_extends_a_conversation_the_engine_already_saw():
 
 
 def test_split_half_and_two_thirds():
-    from writer.lengthen import first_two_thirds, split_half
+    from writer.pipeline.lengthen import first_two_thirds, split_half
 
     a, b = split_half("One two three.\n\nFour five six.\n\nSeven eight nine.\n\nTen eleven twelve.")
     assert a == "One two three.\n\nFour five six." and b.startswith("Seven")
@@ -263,9 +262,9 @@ def test_extender_leaves_a_draft_whose_follow_up_would_not_fit_the_window():
     """The Extender's continuation carries the section prompt, the draft and the kept rewrite; a draft too long
     for that in the engine's window is left to plain continuation, the others are still extended."""
     from writer.calls import CallRecorder
+    from writer.pipeline.lengthen import Thread, extend
     from writer.engines.base import Message
-    from writer.defects import Place
-    from writer.lengthen import Thread, extend
+    from writer.text.defects import Place
 
     engine = ScriptedEngine(context_window=1024)
     messages = [Message(role="user", content="Write about tea. " * 40)]

@@ -9,11 +9,11 @@ The config file holds the same keys in lower case without the prefix, e.g. `mode
 from __future__ import annotations
 
 import os
-import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
+import tomllib
 
 from writer.errors import UsageError
 
@@ -57,7 +57,6 @@ class EngineSettings:
     base_url: str | None = None
     api_key: str | None = None
     concurrency: int = 8
-    extra: dict = field(default_factory=dict)
 
 
 def engine_settings(

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import re
-import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,11 +23,12 @@ from pathlib import Path
 
 from datasets_out.dedupe import keep_unique, normalize
 from prompts import render
+from writer.atomic import write_atomic
 from writer.calls import CallRecorder
-from writer.engines.base import ChatRequest, Engine, Message
 from writer.dataset.length_requirements import LENGTH_STYLES, length_schedule, noun_phrase, strip_length, with_length
+from writer.engines.base import ChatRequest, Engine, Message
 from writer.errors import UsageError
-from writer.lengths import parse_target_words
+from writer.text.lengths import parse_target_words
 
 TEMPLATE = "dataset/instructions.j2"
 STAGE = "instructions"
@@ -125,19 +124,11 @@ def read_topics(path: Path) -> list[str]:
 
 
 def write_instructions(path: Path, records: list[dict]) -> None:
-    """Write records as JSONL atomically (temp file + os.replace), so a crash never leaves half a file."""
+    """Write records as JSONL atomically, so a crash never leaves half a file."""
     path = Path(path)
     if not path.parent.is_dir():
         raise UsageError(f"folder does not exist: {path.parent}")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for record in records:
-                f.write(json.dumps(record, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
 
 
 # ---------------------------------------------------------------- candidate cleaning and checks

@@ -13,16 +13,31 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import create_engine, func, inspect, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Engine as SQLEngine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
-from writer.artifacts import Plan, PlannedSection, Stats, WrittenSection
+from writer.artifacts import ComposeResult, Plan, PlannedSection, Stats, WrittenSection, document_text
 from writer.config import db_url
 from writer.engines.base import ChatRequest, Completion
 from writer.errors import UnknownJobError, UnknownRunError, UsageError
-from writer.lengths import count_words
-from writer.store.models import (Base, CallRow, CandidateRow, InstructionRow, JobItemRow, JobRow, JudgmentRow,
-                                 MemoryEventRow, MemoryFileRow, PlanRow, PlanSectionRow, RoleRecord, Run, SchemaVersion,
-                                 SectionRow, utcnow)
+from writer.store.models import (
+    Base,
+    CallRow,
+    CandidateRow,
+    InstructionRow,
+    JobItemRow,
+    JobRow,
+    JudgmentRow,
+    MemoryEventRow,
+    MemoryFileRow,
+    PlanRow,
+    PlanSectionRow,
+    RoleRecord,
+    Run,
+    SchemaVersion,
+    SectionRow,
+    utcnow,
+)
+from writer.text.lengths import count_words
 
 __all__ = ["Store", "Run", "CallRow", "CandidateRow", "JudgmentRow", "RoleRecord", "InstructionRow", "MemoryFileRow",
            "MemoryEventRow", "JobRow", "JobItemRow"]
@@ -118,6 +133,19 @@ class Store:
     def list_runs(self, limit: int = 50) -> Sequence[Run]:
         with self.Session() as s:
             return s.scalars(select(Run).order_by(Run.created_at.desc()).limit(limit)).all()
+
+    def load_result(self, run_id: str) -> ComposeResult:
+        """A run as a ComposeResult: the text so far, plan, sections, and token counts from its call log."""
+        run = self.get_run(run_id)
+        plan = self.load_plan(run_id)
+        sections = self.sections(run_id)
+        text = document_text(sections) if plan else ""
+        calls = self.call_stats(run_id)
+        stats = Stats(words=count_words(text), sections=len(sections), seconds=run.seconds, calls=calls.calls,
+                      prompt_tokens=calls.prompt_tokens, cached_tokens=calls.cached_tokens,
+                      output_tokens=calls.output_tokens)
+        return ComposeResult(run_id=run_id, instruction=run.instruction, text=text, plan=plan, sections=sections,
+                             stats=stats, output_path=run.output_path)
 
     def update_run(self, run_id: str, **fields) -> None:
         with self.Session.begin() as s:

@@ -15,8 +15,8 @@ import re
 from prompts import render
 from writer.calls import CallRecorder
 from writer.engines.base import ChatRequest, Message
-from writer.lengths import SENTENCE_END, count_words, trim_to_words
-from writer.repetition import loop_start
+from writer.text.lengths import SENTENCE_END, count_words, trim_to_words
+from writer.text.repetition import loop_start
 
 SUMMARISE_TEMPLATE = "memory/summarise.j2"
 SECTION_WORDS_SHOWN = 700  # the summariser sees at most this much of a section

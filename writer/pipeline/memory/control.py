@@ -1,9 +1,9 @@
 """The control unit: runs a run's stored program one instruction at a time.
 
 L2MAC's idea applied to long documents: the plan is compiled into instructions
-(`writer.memory.program`) kept in the store; the control unit executes the next pending one,
-builds each call's context from memory within the model's window (`writer.context`), checks
-each section (`writer.memory.checks`) and, when a check fails, re-runs the section's write and
+(`writer.pipeline.memory.steps`) kept in the store; the control unit executes the next pending one,
+builds each call's context from memory within the model's window (`writer.pipeline.context`), checks
+each section (`writer.pipeline.memory.checks`) and, when a check fails, re-runs the section's write and
 extend with the failure fed back, at most `max_attempts` times in all. The best attempt is
 kept either way, so a weak model slows a run down but never stops it. Every instruction's
 status, attempts and outcome are stored, and so is every memory read and write, so a killed
@@ -15,29 +15,27 @@ Section instructions of different sections are independent in parallel mode, so
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from collections import Counter
 
 from writer.artifacts import Plan, WrittenSection
 from writer.calls import CallRecorder
-from writer.context import TOKENS_PER_WORD, SectionBudget, SectionMemory, section_prompt
-from writer.defects import Place, clean
-from writer.drafting import generate, lengthen, pick_best, prose_request
+from writer.pipeline.context import TOKENS_PER_WORD, SectionBudget, SectionMemory, section_prompt
+from writer.pipeline.drafting import generate, lengthen, pick_best, prose_request
+from writer.pipeline.memory.checks import check_section
+from writer.pipeline.memory.files import MemoryFiles
+from writer.pipeline.memory.passes import drop_repeated_sentences, stitch, trim_to_total
+from writer.pipeline.memory.steps import SECTION_OPS, Instruction, compile_program
+from writer.pipeline.memory.summaries import summarise
 from writer.engines.base import Message, Sampling
-from writer.lengths import count_words, end_at_sentence, join_text
-from writer.memory.checks import check_section
-from writer.memory.files import MemoryFiles
-from writer.memory.passes import drop_repeated_sentences, stitch, trim_to_total
-from writer.memory.program import SECTION_OPS, Instruction, compile_program
-from writer.memory.summaries import summarise
-from writer.repetition import cut_loop
+from writer.events import OnEvent, SectionDone, SectionStarted, StepDone, ignore
 from writer.store import InstructionRow, Store
+from writer.text.defects import Place, clean
+from writer.text.lengths import count_words, end_at_sentence, join_text
+from writer.text.repetition import cut_loop
 
 MAX_ATTEMPTS = 2  # a section is written at most this many times (each re-run costs a whole section)
 DOCUMENT_TOLERANCE = 0.05  # the consistency pass aims the whole document within this share of its target
 
-Event = Callable[[str, dict], None]
 
 
 class ControlUnit:
@@ -45,7 +43,7 @@ class ControlUnit:
 
     def __init__(self, store: Store, call: CallRecorder, run_id: str, mode: str = "sequential",
                  candidates: int = 1, history_tokens: int = 1024, memory_tokens: int = 768,
-                 max_attempts: int = MAX_ATTEMPTS, sampling: Sampling = Sampling(), on_event: Event | None = None):
+                 max_attempts: int = MAX_ATTEMPTS, sampling: Sampling = Sampling(), on_event: OnEvent = ignore):
         self.store = store
         self.call = call
         self.run_id = run_id
@@ -56,7 +54,7 @@ class ControlUnit:
         self.max_attempts = max_attempts
         self.sampling = sampling
         self.files = MemoryFiles(store, run_id)
-        self.on_event = on_event or (lambda kind, data: None)
+        self.on_event = on_event
 
     # the program
     def compile(self, plan: Plan) -> list[InstructionRow]:
@@ -97,7 +95,7 @@ class ControlUnit:
 
     def _done(self, row: InstructionRow, note: str, **fields) -> None:
         self.store.update_instruction(self.run_id, row.seq, status="done", note=note, **fields)
-        self.on_event("instruction", {"seq": row.seq, "op": row.op, "index": row.section_index, "note": note})
+        self.on_event(StepDone(row.seq, row.op, row.section_index, note))
 
     # section instructions
     def _messages(self, plan: Plan, index: int, seq: int, feedback: str = "") -> list[Message]:
@@ -128,7 +126,7 @@ class ControlUnit:
         plan = self._plan(seq)
         section = plan.sections[index]
         if row.attempts == 0:
-            self.on_event("section_start", {"index": index, "section": section})
+            self.on_event(SectionStarted(index, len(plan.sections), section))
         messages = self._messages(plan, index, seq, row.feedback or "")
         place = self._place(plan, index, messages[0].content)
         texts, found = generate(self.call, messages, section.words, place, self.candidates, self.sampling,
@@ -184,7 +182,7 @@ class ControlUnit:
                 defects=best.get("defects") or {}, defects_left=best.get("defects_left") or {}), seq)
             note = "passed" if result.passed else f"kept best of {attempts} attempts; still: {'; '.join(best['failures'])}"
             self._done(row, f"{note} ({kept.words} words)", attempts=row.attempts + 1)
-            self.on_event("section_done", {"index": index, "section": kept})
+            self.on_event(SectionDone(index, kept))
             return
         feedback = "; ".join(result.failures)
         self.store.update_instruction(self.run_id, row.seq, attempts=row.attempts + 1, feedback=feedback,
@@ -193,7 +191,7 @@ class ControlUnit:
             if r.section_index == index and r.op in ("write", "extend"):
                 self.store.update_instruction(self.run_id, r.seq, status="pending",
                                               feedback=feedback if r.op == "write" else None)
-        self.on_event("instruction", {"seq": row.seq, "op": "check", "index": index, "note": f"failed: {feedback}"})
+        self.on_event(StepDone(row.seq, "check", index, f"failed: {feedback}"))
 
     def _summarise(self, row: InstructionRow) -> None:
         index, seq = row.section_index, row.seq

@@ -5,7 +5,7 @@ into the prompt when it re-runs the section. The on-point check is lexical: the 
 use a share of the content words of its title and main point (matched on their first five
 letters, so "trading" matches "trade"). It is cheap, needs no model, and catches the failure
 small models actually have: drifting onto another topic or back into an earlier section.
-Defects (`writer.defects`: headings, early conclusions, chatter, echoes, off-task text,
+Defects (`writer.text.defects`: headings, early conclusions, chatter, echoes, off-task text,
 repeats, restarts) are cut from drafts before the check; one still there could not be cut
 cleanly, and fails the section.
 """
@@ -17,9 +17,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from writer.artifacts import PlannedSection
-from writer.defects import Place, feedback, find_defects
-from writer.lengths import LONG, SHORT, count_words
-from writer.repetition import NGRAM, loop_start
+from writer.text.defects import Place, feedback, find_defects
+from writer.text.lengths import LONG, SHORT, count_words
+from writer.text.repetition import NGRAM, loop_start
 
 MIN_ON_POINT = 0.34  # share of the main point's keywords the section must use
 MAX_COPIED = 0.2  # share of a section's 8-grams that may already appear in earlier sections

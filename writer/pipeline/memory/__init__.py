@@ -8,7 +8,7 @@
 - `control`: the control unit that runs the program, checks results and re-runs what fails.
 """
 
-from writer.memory.control import ControlUnit
-from writer.memory.program import compile_program
+from writer.pipeline.memory.control import ControlUnit
+from writer.pipeline.memory.steps import compile_program
 
 __all__ = ["ControlUnit", "compile_program"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 
 from writer.artifacts import WrittenSection
-from writer.lengths import count_words
 from writer.store import Store
+from writer.text.lengths import count_words
 
 MAX_NAMES = 30
 MAX_FACTS = 40
