@@ -7,12 +7,15 @@ when the store is opened.
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import create_engine, func, inspect, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Engine as SQLEngine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import sessionmaker
 
 from writer.artifacts import ComposeResult, Plan, PlannedSection, Stats, WrittenSection, document_text
@@ -99,11 +102,27 @@ class Store:
         try:
             self.engine = create_engine(self.url, **kwargs)
         except Exception as exc:  # bad URL or missing driver
-            raise UsageError(f"cannot open store {self.url!r}: {exc}") from None
+            raise UsageError(f"cannot open store {self.url!r}: {_first_line(exc)}") from None
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
         self._migrate()
 
     def _migrate(self) -> None:
+        """Apply the migrations this store lacks. Threads of one process take turns; another process migrating
+        the same new store at the same moment makes a step fail ("already exists"), which is retried: the
+        second look finds that step applied."""
+        with _MIGRATING:
+            for attempt in range(5):
+                try:
+                    self._apply_migrations()
+                    return
+                except (OperationalError, ProgrammingError, IntegrityError) as exc:
+                    if not _migration_race(exc) or attempt == 4:
+                        raise UsageError(f"cannot open store {self.url!r}: {_first_line(exc.orig or exc)}") from None
+                    time.sleep(0.2 * (attempt + 1))
+                except DBAPIError as exc:  # unreachable server, unopenable file
+                    raise UsageError(f"cannot open store {self.url!r}: {_first_line(exc.orig or exc)}") from None
+
+    def _apply_migrations(self) -> None:
         if not inspect(self.engine).has_table("schema_version"):
             SchemaVersion.__table__.create(self.engine, checkfirst=True)
         with self.Session.begin() as s:
@@ -387,6 +406,19 @@ class Store:
             for key, value in fields.items():
                 setattr(item, key, value)
             item.updated_at = utcnow()
+
+
+_MIGRATING = threading.Lock()
+
+
+def _migration_race(exc: Exception) -> bool:
+    """Whether a failed migration step lost a race with another process migrating the same store."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "already exists" in text or "duplicate" in text or "unique constraint" in text or "locked" in text
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _section(row: SectionRow) -> WrittenSection:
