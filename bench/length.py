@@ -75,7 +75,7 @@ def main() -> None:
 
     import writer
     from judges.length import length_score
-    from writer.pipeline.memory.steps import default_mode
+    from writer.engines import is_concurrent
     from writer.engines import close_engines, resolve_engine
     from writer.engines.batching import shareable
     from writer.store import Store
@@ -96,7 +96,7 @@ def main() -> None:
         running = {int(k): v for k, v in previous.get("running", {}).items()}
         rows = [r for r in rows if r["id"] not in {x["id"] for x in results}]
     engine = shareable(resolve_engine(args.engine, args.model, args.base_url))
-    mode = args.mode or default_mode(engine)
+    mode = args.mode or ("parallel" if is_concurrent(engine) else "sequential")
     store = Store()
     commit = code_version()  # per prompt: a run spread over sittings says which code wrote each document
     running = {k: v for k, v in running.items() if has_run(store, v)}  # runs from another data dir start over

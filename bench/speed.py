@@ -52,7 +52,7 @@ def main() -> None:
         started = time.perf_counter()
         doc = writer.compose(resume=run_id, engine=engine, store=store)
         seconds = time.perf_counter() - started
-        program = store.program(run_id)
+        program = store.steps(run_id)
         rows[mode] = {
             "words": doc.words, "sections": len(doc.sections), "s_l": round(length_score(args.words, doc.words), 1),
             "wall_s": round(seconds, 1), "output_tokens": doc.stats.output_tokens,

@@ -162,7 +162,7 @@ def test_optimize_planner_bootstrap_saves_a_program_that_compose_uses(tmp_path):
     prompt = "\n".join(m["content"] for m in plan_call.messages)
     assert demo["instruction"] in prompt  # the compiled demo is in the stored planning prompt
     assert plan_call.template == "dspy/planner.j2"
-    assert Store().get_run(composed.run_id).options["program"] == str(out.resolve())
+    assert Store().get_run(composed.run_id).options["planner_program"] == str(out.resolve())
     assert [s.title for s in composed.plan.sections] == ["Why buy one", "Easy care"]
 
 

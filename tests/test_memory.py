@@ -10,7 +10,7 @@ import writer
 from writer.artifacts import Plan, PlannedSection, WrittenSection
 from writer.cli import app
 from writer.pipeline.context import TOKENS_PER_WORD, SectionBudget, SectionMemory, section_prompt
-from writer.pipeline.memory import compile_program
+from writer.pipeline.memory import compile_steps
 from writer.pipeline.memory.checks import check_section, copied_share, keywords
 from writer.pipeline.memory.passes import accept_stitch, drop_repeated_sentences, split_opening, trim_to_total
 from writer.pipeline.memory.summaries import extractive_summary, parse_memory
@@ -34,13 +34,13 @@ def long_plan(n: int, words: int = 500) -> Plan:
 
 def test_program_orders_section_instructions_then_document_passes():
     plan = Plan(instruction="x", target_words=1000, sections=[PlannedSection(**s) for s in PLAN["sections"]])
-    ops = [(i.op, i.section_index) for i in compile_program(plan, "sequential")]
+    ops = [(i.op, i.section_index) for i in compile_steps(plan, "sequential")]
     assert ops == [("write", 0), ("extend", 0), ("check", 0), ("summarise", 0),
                    ("write", 1), ("extend", 1), ("check", 1), ("summarise", 1),
                    ("write", 2), ("extend", 2), ("check", 2), ("consistency", None)]
-    ops = [(i.op, i.section_index) for i in compile_program(plan, "parallel")]
+    ops = [(i.op, i.section_index) for i in compile_steps(plan, "parallel")]
     assert ("summarise", 0) not in ops and ops[-3:] == [("stitch", 1), ("stitch", 2), ("consistency", None)]
-    assert [i.seq for i in compile_program(plan, "parallel")] == list(range(len(ops)))
+    assert [i.seq for i in compile_steps(plan, "parallel")] == list(range(len(ops)))
 
 
 # context assembly
@@ -161,7 +161,7 @@ def test_failing_checks_rerun_the_section_with_feedback_and_keep_the_best():
     writes = [c for c in store.calls(result.run_id) if c.stage == "write"]
     assert [c.section_index for c in writes] == [0, 0, 1, 1, 2, 2]
     assert "rejected: strays from its main point" in writes[1].messages[0]["content"]
-    checks = [r for r in store.program(result.run_id) if r.op == "check"]
+    checks = [r for r in store.steps(result.run_id) if r.op == "check"]
     assert all(r.status == "done" and r.attempts == 2 and r.note.startswith("passed") for r in checks)
     assert all(s.text.startswith("The story turns to") for s in result.sections)
 
@@ -171,7 +171,7 @@ def test_reruns_are_bounded_and_the_best_attempt_is_kept():
     result = writer.compose("Write a 1000-word essay about tea.", engine=engine)
     store = Store()
     assert [c.section_index for c in store.calls(result.run_id) if c.stage == "write"] == [0, 0, 1, 1, 2, 2]
-    checks = [r for r in store.program(result.run_id) if r.op == "check"]
+    checks = [r for r in store.steps(result.run_id) if r.op == "check"]
     assert all(r.status == "done" and r.note.startswith("kept best of 2 attempts") for r in checks)
     assert len(result.sections) == 3 and abs(result.words - 1000) <= 100
 
@@ -179,7 +179,7 @@ def test_reruns_are_bounded_and_the_best_attempt_is_kept():
 def test_memory_reads_and_writes_are_recorded_and_shown():
     result = writer.compose("Write a 1000-word essay about tea.", engine=ScriptedEngine(plan_reply=PLAN))
     store = Store()
-    program = {r.seq: r for r in store.program(result.run_id)}
+    program = {r.seq: r for r in store.steps(result.run_id)}
     events = store.memory_events(result.run_id)
     write_third = next(seq for seq, r in program.items() if r.op == "write" and r.section_index == 2)
     reads = {e.name for e in events if e.seq == write_third and e.action == "read"}
@@ -192,8 +192,8 @@ def test_memory_reads_and_writes_are_recorded_and_shown():
     shown = CliRunner().invoke(app, ["runs", "show", result.run_id, "--memory"])
     assert shown.exit_code == 0 and "summarise" in shown.output and "summary/0" in shown.output
     as_json = json.loads(CliRunner().invoke(app, ["runs", "show", result.run_id, "--memory", "--json"]).output)
-    assert [p["op"] for p in as_json["program"]][-1] == "consistency"
-    assert all(p["status"] == "done" for p in as_json["program"])
+    assert [p["op"] for p in as_json["steps"]][-1] == "consistency"
+    assert all(p["status"] == "done" for p in as_json["steps"])
 
 
 def test_a_crash_mid_program_resumes_at_the_failed_instruction():
@@ -216,12 +216,12 @@ def test_a_crash_mid_program_resumes_at_the_failed_instruction():
         writer.compose("Write a 1000-word essay about tea.", engine=engine)
     store = Store()
     run = store.list_runs()[0]
-    pending = [(r.op, r.section_index) for r in store.program(run.id) if r.status == "pending"]
+    pending = [(r.op, r.section_index) for r in store.steps(run.id) if r.status == "pending"]
     assert pending[0] == ("summarise", 1) and len(store.sections(run.id)) == 2
     state["crash"] = False
     result = writer.compose(resume=run.id, engine=engine)
     assert [c.section_index for c in store.calls(run.id) if c.stage == "write"] == [0, 1, 2]
-    assert len(result.sections) == 3 and all(r.status == "done" for r in store.program(run.id))
+    assert len(result.sections) == 3 and all(r.status == "done" for r in store.steps(run.id))
     assert store.read_file(run.id, "summary/1")  # the extractive fallback, since the model's summary was empty
 
 

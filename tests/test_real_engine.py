@@ -303,7 +303,7 @@ def test_section_cut_short_is_extended_to_its_budget(embedded_engine):
     for planned, section in zip(result.plan.sections, result.sections):
         assert 0.85 * planned.words <= section.words <= 1.1 * planned.words, (planned.words, section.words)
     assert {"extend"} <= {c.stage for c in store.calls(result.run_id)}
-    extends = [r for r in store.program(result.run_id) if r.op == "extend"]
+    extends = [r for r in store.steps(result.run_id) if r.op == "extend"]
     assert all(r.status == "done" and "->" in r.note for r in extends)
 
 
@@ -318,7 +318,7 @@ def test_parallel_mode_with_memory_on_the_real_engine(embedded_engine, tmp_path)
     assert abs(info["words"] - 1100) / 1100 <= 0.1, info["words"]
     store = Store()
     assert store.get_run(info["run_id"]).options["mode"] == "parallel"
-    program = store.program(info["run_id"])
+    program = store.steps(info["run_id"])
     assert all(r.status == "done" for r in program)
     calls = store.calls(info["run_id"])
     plan_call = calls[0]
@@ -328,7 +328,7 @@ def test_parallel_mode_with_memory_on_the_real_engine(embedded_engine, tmp_path)
     assert stages.count("stitch") == info["sections"] - 1 >= 1
     shown = runner.invoke(app, ["runs", "show", info["run_id"], "--memory", "--json"])
     memory = json.loads(shown.output)
-    assert [p["op"] for p in memory["program"]][-1] == "consistency"
+    assert [p["op"] for p in memory["steps"]][-1] == "consistency"
     assert {e["name"] for e in memory["events"]} >= {"plan", "draft/0", "section/0"}
 
 

@@ -147,15 +147,15 @@ def get_memory(run_id: str, store: Store | None = None) -> dict:
     """A run's stored program, memory files and memory reads/writes, as plain data.
 
     Returns:
-        {"program": [{seq, op, section, status, attempts, feedback, note}],
+        {"steps": [{seq, op, section, status, attempts, feedback, note}],
          "files": [{name, version, words, content}], "events": [{seq, action, name, words}]}
     """
     store = store or Store()
     store.get_run(run_id)
-    program = [{"seq": r.seq, "op": r.op, "section": None if r.section_index is None else r.section_index + 1,
+    steps = [{"seq": r.seq, "op": r.op, "section": None if r.section_index is None else r.section_index + 1,
                 "status": r.status, "attempts": r.attempts, "feedback": r.feedback, "note": r.note}
-               for r in store.program(run_id)]
+               for r in store.steps(run_id)]
     files = [{"name": f.name, "version": f.version, "words": count_words(f.content), "content": f.content}
              for f in store.files(run_id)]
     events = [{"seq": e.seq, "action": e.action, "name": e.name, "words": e.words} for e in store.memory_events(run_id)]
-    return {"program": program, "files": files, "events": events}
+    return {"steps": steps, "files": files, "events": events}

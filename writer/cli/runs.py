@@ -97,8 +97,8 @@ def _print_memory(mem: dict, as_json: bool) -> None:
     if as_json:
         out.print(json.dumps(mem, indent=2, ensure_ascii=False), markup=False)
         return
-    table = Table("seq", "instruction", "section", "status", "tries", "outcome", title="program")
-    for r in mem["program"]:
+    table = Table("seq", "step", "section", "status", "tries", "outcome", title="steps (the stored program)")
+    for r in mem["steps"]:
         table.add_row(str(r["seq"]), r["op"], str(r["section"] or "-"), r["status"], str(r["attempts"]),
                       r["note"] or "")
     out.print(table)

@@ -1,7 +1,7 @@
 """Drafting one section: the Generator (`generate`), defect removal (`clean`), length control (`lengthen`).
 
 The control unit (`writer.pipeline.memory.control`) runs these as a section's `write` and `extend`
-instructions, and `pick_best` when a section has several candidate drafts.
+steps, and `pick_best` when a section has several candidate drafts.
 
 A section is written as a part of one document, not as a reply of its own: the prompt gives its
 place (`writer.pipeline.context`), the engine may not write a heading or, before the last section, open

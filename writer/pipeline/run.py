@@ -31,7 +31,7 @@ def create_run(store: Store, instruction: str, target: TargetLength, *, engine: 
     """Store a new run with everything needed to write (and resume) it; returns its id."""
     run_id = store.create_run(instruction, target.words, target.source, engine, model or "",
                               options={"model": model, "base_url": base_url, "candidates": candidates, "mode": mode,
-                                       "program": program})
+                                       "planner_program": program})
     on_event(RunCreated(run_id))
     return run_id
 
@@ -70,10 +70,11 @@ def continue_run(store: Store, run_id: str, engine: Engine, *, output_path: str 
             engine = shareable(engine)  # the sections' concurrent calls share the engine's batches
         recorder = CallRecorder(engine, store, run_id,
                                 on_call=lambda stage, completions: on_event(CallDone(stage, completions)))
-        if opts.get("program"):
+        program = opts.get("planner_program") or opts.get("program")  # "program": runs stored before the rename
+        if program:
             from planners.dspy_planner import DSPyPlanner
 
-            planner = DSPyPlanner(recorder, load_planner_program(opts["program"]), program=opts["program"])
+            planner = DSPyPlanner(recorder, load_planner_program(program), program=program)
         else:
             planner = AgentWritePlanner(recorder)
         workflow = ComposeWorkflow(store, recorder, planner, on_event=on_event, candidates=opts.get("candidates", 1),

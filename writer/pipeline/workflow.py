@@ -3,7 +3,7 @@
     plan -> compile -> section (one after another, or all at once) -> document -> assemble
 
 `compile` turns the plan into the run's stored program; `section` nodes have the control
-unit (`writer.pipeline.memory.control`) execute a section's instructions; `document` runs the
+unit (`writer.pipeline.memory.control`) execute a section's steps; `document` runs the
 document-level passes. In sequential mode (AgentWrite) the `section` node loops, each
 section seeing what came before. In parallel mode `compile` fans out with LangGraph `Send`,
 one `section` task per section, run concurrently; the engine (`BatchingEngine`) merges their

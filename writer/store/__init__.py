@@ -26,7 +26,7 @@ from writer.store.models import (
     Base,
     CallRow,
     CandidateRow,
-    InstructionRow,
+    StepRow,
     JobItemRow,
     JobRow,
     JudgmentRow,
@@ -42,7 +42,7 @@ from writer.store.models import (
 )
 from writer.text.lengths import count_words
 
-__all__ = ["Store", "Run", "CallRow", "CandidateRow", "JudgmentRow", "RoleRecord", "InstructionRow", "MemoryFileRow",
+__all__ = ["Store", "Run", "CallRow", "CandidateRow", "JudgmentRow", "RoleRecord", "StepRow", "MemoryFileRow",
            "MemoryEventRow", "JobRow", "JobItemRow"]
 
 
@@ -64,7 +64,7 @@ def _migration_4(bind: SQLEngine) -> None:
 
 
 def _migration_5(bind: SQLEngine) -> None:
-    for row in (InstructionRow, MemoryFileRow, MemoryEventRow):
+    for row in (StepRow, MemoryFileRow, MemoryEventRow):
         row.__table__.create(bind, checkfirst=True)
 
 
@@ -89,8 +89,16 @@ def _migration_8(bind: SQLEngine) -> None:
                 conn.execute(sql_text(f"ALTER TABLE sections ADD COLUMN {column} JSON"))
 
 
+def _migration_9(bind: SQLEngine) -> None:
+    """The stored program's table is `steps` (it was `instructions`, a word that also means the user's request)."""
+    tables = set(inspect(bind).get_table_names())
+    if "instructions" in tables and "steps" not in tables:
+        with bind.begin() as conn:
+            conn.execute(sql_text("ALTER TABLE instructions RENAME TO steps"))
+
+
 MIGRATIONS: list[Callable[[SQLEngine], None]] = [_migration_1, _migration_2, _migration_3, _migration_4,
-                                                 _migration_5, _migration_6, _migration_7, _migration_8]
+                                                 _migration_5, _migration_6, _migration_7, _migration_8, _migration_9]
 
 
 class Store:
@@ -303,24 +311,24 @@ class Store:
                 query = query.where(RoleRecord.role == role)
             return s.scalars(query.order_by(RoleRecord.id)).all()
 
-    # the stored program (instruction registry)
-    def save_program(self, run_id: str, instructions: list[dict]) -> None:
-        """Store a compiled program: dicts with seq, op, section_index. A run's program is saved once."""
+    # the stored program (L2MAC's instruction registry): a run's steps
+    def save_steps(self, run_id: str, steps: list[dict]) -> None:
+        """Store a compiled program: dicts with seq, op, section_index. A run's steps are saved once."""
         with self.Session.begin() as s:
-            if s.scalars(select(InstructionRow.id).where(InstructionRow.run_id == run_id)).first() is not None:
+            if s.scalars(select(StepRow.id).where(StepRow.run_id == run_id)).first() is not None:
                 return
-            for ins in instructions:
-                s.add(InstructionRow(run_id=run_id, seq=ins["seq"], op=ins["op"], section_index=ins["section_index"]))
+            for step in steps:
+                s.add(StepRow(run_id=run_id, seq=step["seq"], op=step["op"], section_index=step["section_index"]))
 
-    def program(self, run_id: str) -> Sequence[InstructionRow]:
+    def steps(self, run_id: str) -> Sequence[StepRow]:
         with self.Session() as s:
-            return s.scalars(select(InstructionRow).where(InstructionRow.run_id == run_id)
-                             .order_by(InstructionRow.seq)).all()
+            return s.scalars(select(StepRow).where(StepRow.run_id == run_id)
+                             .order_by(StepRow.seq)).all()
 
-    def update_instruction(self, run_id: str, seq: int, **fields) -> None:
+    def update_step(self, run_id: str, seq: int, **fields) -> None:
         with self.Session.begin() as s:
-            row = s.scalars(select(InstructionRow).where(InstructionRow.run_id == run_id,
-                                                         InstructionRow.seq == seq)).one()
+            row = s.scalars(select(StepRow).where(StepRow.run_id == run_id,
+                                                         StepRow.seq == seq)).one()
             for key, value in fields.items():
                 setattr(row, key, value)
             row.updated_at = utcnow()

@@ -154,11 +154,12 @@ class RoleRecord(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class InstructionRow(Base):
-    """One instruction of a run's stored program (L2MAC's instruction registry): what to do, to which section,
-    and how it went. The control unit runs them in `seq` order and resumes from the first not done."""
+class StepRow(Base):
+    """One step of a run's stored program (L2MAC's instruction registry; "step" here, since "instruction" is
+    what the user asked for): what to do, to which section, and how it went. The control unit runs them in
+    `seq` order and resumes from the first not done."""
 
-    __tablename__ = "instructions"
+    __tablename__ = "steps"
     __table_args__ = (UniqueConstraint("run_id", "seq"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = mapped_column(String(32), index=True)

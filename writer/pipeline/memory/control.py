@@ -1,15 +1,15 @@
-"""The control unit: runs a run's stored program one instruction at a time.
+"""The control unit: runs a run's stored program one step at a time.
 
-L2MAC's idea applied to long documents: the plan is compiled into instructions
+L2MAC's idea applied to long documents: the plan is compiled into steps
 (`writer.pipeline.memory.steps`) kept in the store; the control unit executes the next pending one,
 builds each call's context from memory within the model's window (`writer.pipeline.context`), checks
 each section (`writer.pipeline.memory.checks`) and, when a check fails, re-runs the section's write and
 extend with the failure fed back, at most `max_attempts` times in all. The best attempt is
-kept either way, so a weak model slows a run down but never stops it. Every instruction's
+kept either way, so a weak model slows a run down but never stops it. Every step's
 status, attempts and outcome are stored, and so is every memory read and write, so a killed
 run resumes where it stopped and a finished one can be inspected (`writer runs show --memory`).
 
-Section instructions of different sections are independent in parallel mode, so
+Section steps of different sections are independent in parallel mode, so
 `run_section` may be called from several threads at once (the engine merges their calls).
 """
 
@@ -24,11 +24,11 @@ from writer.pipeline.drafting import generate, lengthen, pick_best, prose_reques
 from writer.pipeline.memory.checks import check_section
 from writer.pipeline.memory.files import MemoryFiles
 from writer.pipeline.memory.passes import drop_repeated_sentences, stitch, trim_to_total
-from writer.pipeline.memory.steps import SECTION_OPS, Instruction, compile_program
+from writer.pipeline.memory.steps import SECTION_OPS, Step, compile_steps
 from writer.pipeline.memory.summaries import summarise
 from writer.engines.base import Message, Sampling
 from writer.events import OnEvent, SectionDone, SectionStarted, StepDone, ignore
-from writer.store import InstructionRow, Store
+from writer.store import StepRow, Store
 from writer.text.defects import Place, clean
 from writer.text.lengths import count_words, end_at_sentence, join_text
 from writer.text.repetition import cut_loop
@@ -57,14 +57,14 @@ class ControlUnit:
         self.on_event = on_event
 
     # the program
-    def compile(self, plan: Plan) -> list[InstructionRow]:
+    def compile(self, plan: Plan) -> list[StepRow]:
         """Store the program for `plan` (once per run) and return it."""
-        self.store.save_program(self.run_id, [{"seq": i.seq, "op": i.op, "section_index": i.section_index}
-                                              for i in compile_program(plan, self.mode)])
-        return list(self.store.program(self.run_id))
+        self.store.save_steps(self.run_id, [{"seq": i.seq, "op": i.op, "section_index": i.section_index}
+                                              for i in compile_steps(plan, self.mode)])
+        return list(self.store.steps(self.run_id))
 
-    def _row(self, seq: int) -> InstructionRow:
-        return next(r for r in self.store.program(self.run_id) if r.seq == seq)
+    def _row(self, seq: int) -> StepRow:
+        return next(r for r in self.store.steps(self.run_id) if r.seq == seq)
 
     def _plan(self, seq: int | None) -> Plan:
         plan = self.store.load_plan(self.run_id)
@@ -72,17 +72,17 @@ class ControlUnit:
         return plan
 
     def run_section(self, index: int) -> WrittenSection:
-        """Execute the pending instructions of section `index` (re-runs included) until it is committed."""
+        """Execute the pending steps of section `index` (re-runs included) until it is committed."""
         while True:
-            rows = [r for r in self.store.program(self.run_id) if r.section_index == index and r.op in SECTION_OPS]
+            rows = [r for r in self.store.steps(self.run_id) if r.section_index == index and r.op in SECTION_OPS]
             pending = [r for r in rows if r.status == "pending"]
             if not pending:
                 return self.store.get_section(self.run_id, index)
             self.execute(pending[0])
 
     def run_document(self) -> None:
-        """Execute the pending document-level instructions (stitching, consistency)."""
-        rows = [r for r in self.store.program(self.run_id) if r.op not in SECTION_OPS and r.status == "pending"]
+        """Execute the pending document-level steps (stitching, consistency)."""
+        rows = [r for r in self.store.steps(self.run_id) if r.op not in SECTION_OPS and r.status == "pending"]
         stitches = [r for r in rows if r.op == "stitch"]
         if stitches:
             self._stitch(stitches)
@@ -90,14 +90,14 @@ class ControlUnit:
             if row.op == "consistency":
                 self._consistency(row)
 
-    def execute(self, row: InstructionRow) -> None:
+    def execute(self, row: StepRow) -> None:
         getattr(self, f"_{row.op}")(row)
 
-    def _done(self, row: InstructionRow, note: str, **fields) -> None:
-        self.store.update_instruction(self.run_id, row.seq, status="done", note=note, **fields)
+    def _done(self, row: StepRow, note: str, **fields) -> None:
+        self.store.update_step(self.run_id, row.seq, status="done", note=note, **fields)
         self.on_event(StepDone(row.seq, row.op, row.section_index, note))
 
-    # section instructions
+    # section steps
     def _messages(self, plan: Plan, index: int, seq: int, feedback: str = "") -> list[Message]:
         section = plan.sections[index]
         earlier = self.files.sections(seq, before=index) if self.mode == "sequential" else []
@@ -118,7 +118,7 @@ class ControlUnit:
             return ""
         return "\n\n".join(s.text for s in self.files.sections(seq, before=index))
 
-    def _write(self, row: InstructionRow) -> None:
+    def _write(self, row: StepRow) -> None:
         index, seq = row.section_index, row.seq
         if self.store.get_section(self.run_id, index) is not None:
             self._skip_section(index, "section already written")
@@ -138,7 +138,7 @@ class ControlUnit:
                         f"{'/'.join(str(count_words(t)) for t in texts)} words"
                         + (f"; cut {_counts(cut)}" if cut else ""), attempts=row.attempts + 1)
 
-    def _extend(self, row: InstructionRow) -> None:
+    def _extend(self, row: StepRow) -> None:
         index, seq = row.section_index, row.seq
         plan = self._plan(seq)
         section = plan.sections[index]
@@ -155,7 +155,7 @@ class ControlUnit:
         self._done(row, "; ".join(f"{b} -> {a} words" for b, a in zip(before, after))
                    + (f"; cut {_counts(cut)}" if cut else ""))
 
-    def _check(self, row: InstructionRow) -> None:
+    def _check(self, row: StepRow) -> None:
         index, seq = row.section_index, row.seq
         plan = self._plan(seq)
         section = plan.sections[index]
@@ -174,7 +174,7 @@ class ControlUnit:
             best = {"text": text, "failures": result.failures, "badness": list(result.badness(section.words)),
                     "defects": defects[pick], "defects_left": dict(result.defects_left)}
             self.files.write_json(f"best/{index}", best, seq)
-        write_row = next(r for r in self.store.program(self.run_id) if r.op == "write" and r.section_index == index)
+        write_row = next(r for r in self.store.steps(self.run_id) if r.op == "write" and r.section_index == index)
         attempts = write_row.attempts
         if result.passed or attempts >= self.max_attempts:
             kept = self.files.commit_section(WrittenSection(
@@ -185,15 +185,15 @@ class ControlUnit:
             self.on_event(SectionDone(index, kept))
             return
         feedback = "; ".join(result.failures)
-        self.store.update_instruction(self.run_id, row.seq, attempts=row.attempts + 1, feedback=feedback,
+        self.store.update_step(self.run_id, row.seq, attempts=row.attempts + 1, feedback=feedback,
                                       note=f"failed: {feedback}")
-        for r in self.store.program(self.run_id):
+        for r in self.store.steps(self.run_id):
             if r.section_index == index and r.op in ("write", "extend"):
-                self.store.update_instruction(self.run_id, r.seq, status="pending",
+                self.store.update_step(self.run_id, r.seq, status="pending",
                                               feedback=feedback if r.op == "write" else None)
         self.on_event(StepDone(row.seq, "check", index, f"failed: {feedback}"))
 
-    def _summarise(self, row: InstructionRow) -> None:
+    def _summarise(self, row: StepRow) -> None:
         index, seq = row.section_index, row.seq
         section = self.files.section(index, seq)
         summary, found, by_model = summarise(self.call, section.title, section.text, index)
@@ -203,12 +203,12 @@ class ControlUnit:
         self._done(row, f"{source}; {len(found['names'])} names, {len(found['facts'])} facts kept")
 
     def _skip_section(self, index: int, note: str) -> None:
-        for r in self.store.program(self.run_id):
+        for r in self.store.steps(self.run_id):
             if r.section_index == index and r.status == "pending":
                 self._done(r, note)
 
-    # document instructions
-    def _stitch(self, rows: list[InstructionRow]) -> None:
+    # document steps
+    def _stitch(self, rows: list[StepRow]) -> None:
         """All pending boundaries in one engine batch."""
         plan = self._plan(rows[0].seq)
         boundaries = []
@@ -222,7 +222,7 @@ class ControlUnit:
                 self.files.replace_section(row.section_index, text, row.seq)
             self._done(row, note)
 
-    def _consistency(self, row: InstructionRow) -> None:
+    def _consistency(self, row: StepRow) -> None:
         seq = row.seq
         plan = self._plan(seq)
         sections = self.files.sections(seq)
@@ -280,4 +280,4 @@ def _counts(counts: Counter) -> str:
     return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
 
 
-__all__ = ["ControlUnit", "Instruction", "MAX_ATTEMPTS"]
+__all__ = ["ControlUnit", "Step", "MAX_ATTEMPTS"]
