@@ -75,8 +75,7 @@ def main() -> None:
 
     import writer
     from judges.length import length_score
-    from writer.engines import is_concurrent
-    from writer.engines import close_engines, resolve_engine
+    from writer.engines import close_engines, is_concurrent, resolve_engine
     from writer.engines.batching import shareable
     from writer.store import Store
 

@@ -9,11 +9,12 @@ of a duplicate group is kept, so callers order texts best first.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 
 import numpy as np
+
+from writer.text.words import tokens
 
 NUM_PERM = 64
 BANDS = 16  # 16 bands x 4 rows: pairs above ~0.5 Jaccard almost always share a band
@@ -21,15 +22,14 @@ _PRIME = (1 << 61) - 1
 _rng = np.random.default_rng(20240601)
 _A = _rng.integers(1, _PRIME, NUM_PERM, dtype=np.uint64)
 _B = _rng.integers(0, _PRIME, NUM_PERM, dtype=np.uint64)
-_WORD = re.compile(r"\w+")
 
 
 def normalize(text: str) -> str:
-    return " ".join(_WORD.findall(text.lower()))
+    return " ".join(tokens(text))
 
 
 def shingles(text: str, n: int) -> set[str]:
-    words = _WORD.findall(text.lower())
+    words = tokens(text)
     if len(words) < n:
         return {" ".join(words)} if words else set()
     return {" ".join(words[i:i + n]) for i in range(len(words) - n + 1)}

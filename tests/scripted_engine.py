@@ -14,8 +14,8 @@ import random
 import re
 from collections.abc import Callable
 
-from writer.pipeline.context import TOKENS_PER_WORD
 from writer.engines.base import ChatRequest, Completion, Engine
+from writer.pipeline.context import TOKENS_PER_WORD
 from writer.text.repetition import loop_start
 
 VOCABULARY = ("garden river lantern harbor winter market teacher village library mountain orchard "

@@ -9,12 +9,12 @@ from typer.testing import CliRunner
 import writer
 from writer.artifacts import Plan, PlannedSection, WrittenSection
 from writer.cli import app
+from writer.engines.batching import BatchingEngine
 from writer.pipeline.context import TOKENS_PER_WORD, SectionBudget, SectionMemory, section_prompt
 from writer.pipeline.memory import compile_steps
 from writer.pipeline.memory.checks import check_section, copied_share, keywords
 from writer.pipeline.memory.passes import accept_stitch, drop_repeated_sentences, split_opening, trim_to_total
 from writer.pipeline.memory.summaries import extractive_summary, parse_memory
-from writer.engines.batching import BatchingEngine
 from writer.store import Store
 from writer.text.lengths import count_words
 

@@ -6,8 +6,8 @@ import pytest
 from scripted_engine import ScriptedEngine, prose
 
 import writer
-from writer.pipeline.context import TOKENS_PER_WORD
 from writer.errors import UnknownRunError, UsageError
+from writer.pipeline.context import TOKENS_PER_WORD
 from writer.store import Store
 from writer.text.defects import remove_defects
 from writer.text.lengths import count_words, trim_to_words
@@ -262,8 +262,8 @@ def test_extender_leaves_a_draft_whose_follow_up_would_not_fit_the_window():
     """The Extender's continuation carries the section prompt, the draft and the kept rewrite; a draft too long
     for that in the engine's window is left to plain continuation, the others are still extended."""
     from writer.calls import CallRecorder
-    from writer.pipeline.lengthen import Thread, extend
     from writer.engines.base import Message
+    from writer.pipeline.lengthen import Thread, extend
     from writer.text.defects import Place
 
     engine = ScriptedEngine(context_window=1024)

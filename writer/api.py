@@ -11,11 +11,11 @@ from pathlib import Path
 from planners.agentwrite import AgentWritePlanner
 from writer.artifacts import ComposeResult, Plan
 from writer.calls import CallRecorder
-from writer.pipeline.memory.steps import MODES
-from writer.pipeline.run import continue_run, create_run, finished_result, load_planner_program
 from writer.engines import Engine, check_settings, is_concurrent, resolve_engine, settings_for
 from writer.errors import UsageError
 from writer.events import EngineReady, EngineStarting, OnEvent, ignore
+from writer.pipeline.memory.steps import MODES
+from writer.pipeline.run import continue_run, create_run, finished_result, load_planner_program
 from writer.store import Run, Store
 from writer.text.lengths import MAX_WORDS, count_words, resolve_target
 

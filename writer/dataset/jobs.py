@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from judges import judge
-from writer.pipeline.run import continue_run, create_run
 from writer.engines import is_concurrent
 from writer.engines.base import Engine
 from writer.engines.batching import shareable
 from writer.errors import UsageError
 from writer.events import RunCreated, SectionDone
+from writer.pipeline.run import continue_run, create_run
 from writer.store import JobItemRow, JobRow, Store
 from writer.text.lengths import MAX_WORDS, TargetLength, resolve_target
 

@@ -48,24 +48,20 @@ from planners.dspy_planner import TEMPLATE, PlanModule, sections_of
 from planners.repair import repair_plan, section_count_bounds, suggested_sections
 from writer.artifacts import Plan, document_text
 from writer.calls import CallRecorder
-from writer.pipeline.workflow import ComposeWorkflow
 from writer.dspy.lm import configure_dspy, dspy_lm
 from writer.dspy.programs import save_program
 from writer.engines import Engine, resolve_engine
 from writer.errors import UsageError
+from writer.pipeline.workflow import ComposeWorkflow
 from writer.store import Store
 from writer.text.lengths import count_words
+from writer.text.words import TASK_WORDS, content_words
 
 __all__ = ["OptimizeResult", "optimize", "load_examples", "planner_metric", "judge_metric", "evaluate",
            "PLANNER_METRICS", "OPTIMIZERS"]
 
 PLANNER_METRICS = ("plan", "compose")
 OPTIMIZERS = ("bootstrap", "mipro")
-STOPWORDS = set("""a an the and or but of for to in on at by with about from into over under as is are was were be
-been being this that these those it its your you our their his her they them we i me my write writing words word
-article essay story post blog least most than more less no not approximately around roughly some should must
-please short long give make create introduce describe explain using use based each which what how why who
-""".split())
 
 
 @dataclass
@@ -148,7 +144,7 @@ def split(examples: list, seed: int = 0) -> tuple[list, list]:
 
 # planner metrics
 def _content_words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z][a-z'-]{2,}", text.lower()) if w not in STOPWORDS}
+    return {w for w in content_words(text) if w.isalpha() and w not in TASK_WORDS}
 
 
 def plan_parts(example, prediction) -> dict[str, float]:

@@ -24,9 +24,9 @@ from collections import Counter
 from judges import JudgeInput, JudgeResult, get_judge
 from writer.artifacts import Plan
 from writer.calls import CallRecorder
+from writer.engines.base import ChatRequest, Message, Sampling
 from writer.pipeline.context import SECTION_TEMPLATE, TOKENS_PER_WORD, SectionBudget
 from writer.pipeline.lengthen import Thread, extend, fits
-from writer.engines.base import ChatRequest, Message, Sampling
 from writer.text.defects import Place, banned_words, clean
 from writer.text.lengths import LONG, SHORT, count_words, end_at_sentence, join_text, trim_to_paragraph
 from writer.text.repetition import cut_loop

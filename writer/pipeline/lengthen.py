@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from prompts import render
 from writer.calls import CallRecorder
-from writer.pipeline.context import TOKENS_PER_WORD
 from writer.engines.base import ChatRequest, Message, Sampling
+from writer.pipeline.context import TOKENS_PER_WORD
 from writer.text.defects import Place, banned_words, clean
 from writer.text.lengths import PARAGRAPH_BREAK, SENTENCE_END, count_words, join_text, trim_to_words
 from writer.text.repetition import cut_loop

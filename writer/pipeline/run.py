@@ -15,10 +15,10 @@ from planners.agentwrite import AgentWritePlanner
 from writer.artifacts import ComposeResult
 from writer.atomic import write_atomic
 from writer.calls import CallRecorder
-from writer.pipeline.workflow import ComposeWorkflow
 from writer.engines.base import Engine
 from writer.engines.batching import shareable
 from writer.events import CallDone, OnEvent, RunCreated, ignore
+from writer.pipeline.workflow import ComposeWorkflow
 from writer.store import Store
 from writer.text.lengths import TargetLength
 

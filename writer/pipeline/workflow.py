@@ -29,9 +29,9 @@ from planners.base import Planner, one_section_plan
 from writer.artifacts import document_text
 from writer.atomic import write_atomic
 from writer.calls import CallRecorder
-from writer.pipeline.memory import ControlUnit
 from writer.config import data_dir
 from writer.events import OnEvent, Planned, ignore
+from writer.pipeline.memory import ControlUnit
 from writer.store import Store
 from writer.text.lengths import TargetLength, count_words
 

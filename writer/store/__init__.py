@@ -26,7 +26,6 @@ from writer.store.models import (
     Base,
     CallRow,
     CandidateRow,
-    StepRow,
     JobItemRow,
     JobRow,
     JudgmentRow,
@@ -38,6 +37,7 @@ from writer.store.models import (
     Run,
     SchemaVersion,
     SectionRow,
+    StepRow,
     utcnow,
 )
 from writer.text.lengths import count_words

@@ -19,6 +19,8 @@ from collections import Counter
 
 from writer.artifacts import Plan, WrittenSection
 from writer.calls import CallRecorder
+from writer.engines.base import Message, Sampling
+from writer.events import OnEvent, SectionDone, SectionStarted, StepDone, ignore
 from writer.pipeline.context import TOKENS_PER_WORD, SectionBudget, SectionMemory, section_prompt
 from writer.pipeline.drafting import generate, lengthen, pick_best, prose_request
 from writer.pipeline.memory.checks import check_section
@@ -26,8 +28,6 @@ from writer.pipeline.memory.files import MemoryFiles
 from writer.pipeline.memory.passes import drop_repeated_sentences, stitch, trim_to_total
 from writer.pipeline.memory.steps import SECTION_OPS, Step, compile_steps
 from writer.pipeline.memory.summaries import summarise
-from writer.engines.base import Message, Sampling
-from writer.events import OnEvent, SectionDone, SectionStarted, StepDone, ignore
 from writer.store import StepRow, Store
 from writer.text.defects import Place, clean
 from writer.text.lengths import count_words, end_at_sentence, join_text

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from prompts import render
 from writer.calls import CallRecorder
+from writer.engines.base import ChatRequest, Message
 from writer.pipeline.context import TOKENS_PER_WORD
 from writer.pipeline.memory.checks import copied_share
 from writer.pipeline.memory.summaries import grounded
-from writer.engines.base import ChatRequest, Message
 from writer.text.defects import Place, banned_words, blocks, clean, cut_spans, find_defects, sentence_spans
 from writer.text.lengths import count_words, trim_to_words
 from writer.text.repetition import loop_start
