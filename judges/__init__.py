@@ -19,9 +19,7 @@ reported as a `JudgeError` in the judgment, never turned into a score.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
-from importlib.metadata import entry_points
 
 from pydantic import BaseModel, Field, SerializeAsAny
 
@@ -31,12 +29,13 @@ from writer.calls import CallRecorder
 from writer.engines import resolve_engine
 from writer.engines.base import Engine
 from writer.errors import EngineError, UsageError
+from writer.registry import Registry
 from writer.store import Store
 
 __all__ = ["judge", "judge_batch", "Judgment", "Judge", "JudgeInput", "JudgeResult", "JudgeError",
            "get_judge", "judge_names", "default_judges"]
 
-_BUILTIN = {
+JUDGES = Registry("judge", "writer.judges", {
     "length": "judges.length:LengthJudge",
     "rules": "judges.rules:RulesJudge",
     "quality": "judges.quality:QualityJudge",
@@ -44,25 +43,16 @@ _BUILTIN = {
     "clear": "judges.clear:ClearJudge",
     "dspy-quality": "judges.dspy_judges:DSPyQualityJudge",
     "dspy-checklist": "judges.dspy_judges:DSPyChecklistJudge",
-}
+})
 
 
 def judge_names() -> list[str]:
-    names = list(_BUILTIN)
-    names += [ep.name for ep in entry_points(group="writer.judges") if ep.name not in _BUILTIN]
-    return names
+    return JUDGES.names()
 
 
 def get_judge(name: str) -> Judge:
     """A judge instance by name (built-in or from a `writer.judges` entry point)."""
-    target = _BUILTIN.get(name)
-    if target is None:
-        for ep in entry_points(group="writer.judges"):
-            if ep.name == name:
-                return ep.load()()
-        raise UsageError(f"unknown judge {name!r}; choose from: {', '.join(judge_names())}")
-    module, _, cls = target.partition(":")
-    return getattr(importlib.import_module(module), cls)()
+    return JUDGES.load(name)()
 
 
 class Judgment(BaseModel):

@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, Program
 from sqlalchemy.orm import sessionmaker
 
 from writer.artifacts import ComposeResult, Plan, PlannedSection, Stats, WrittenSection, document_text
+from prompts import template_hash
 from writer.config import db_url
 from writer.engines.base import ChatRequest, Completion
 from writer.errors import UnknownJobError, UnknownRunError, UsageError
@@ -97,8 +98,16 @@ def _migration_9(bind: SQLEngine) -> None:
             conn.execute(sql_text("ALTER TABLE instructions RENAME TO steps"))
 
 
+def _migration_10(bind: SQLEngine) -> None:
+    """calls.template_hash: which version of its prompt template each call was rendered from."""
+    if "template_hash" not in {c["name"] for c in inspect(bind).get_columns("calls")}:
+        with bind.begin() as conn:
+            conn.execute(sql_text("ALTER TABLE calls ADD COLUMN template_hash VARCHAR(16)"))
+
+
 MIGRATIONS: list[Callable[[SQLEngine], None]] = [_migration_1, _migration_2, _migration_3, _migration_4,
-                                                 _migration_5, _migration_6, _migration_7, _migration_8, _migration_9]
+                                                 _migration_5, _migration_6, _migration_7, _migration_8, _migration_9,
+                                                 _migration_10]
 
 
 class Store:
@@ -245,6 +254,7 @@ class Store:
             for req, comp in zip(requests, completions):
                 params = req.model_dump(exclude={"messages"})
                 s.add(CallRow(run_id=run_id, stage=stage, section_index=section_index, template=template,
+                              template_hash=template_hash(template) if template else None,
                               messages=[m.model_dump() for m in req.messages], params=params, output=comp.text,
                               prompt_tokens=comp.prompt_tokens, completion_tokens=comp.completion_tokens,
                               cached_tokens=comp.cached_tokens,

@@ -96,6 +96,7 @@ class CallRow(Base):
     stage: Mapped[str] = mapped_column(String(32))
     section_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
     template: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    template_hash: Mapped[str | None] = mapped_column(String(16), nullable=True)  # of the template's source
     messages: Mapped[list] = mapped_column(JSON)
     params: Mapped[dict] = mapped_column(JSON)
     output: Mapped[str] = mapped_column(Text)
