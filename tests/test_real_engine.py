@@ -131,7 +131,10 @@ def test_engine_serves_concurrent_callers_continuously(embedded_engine):
 
     long = threading.Thread(target=ask, args=("a whale", 240))
     long.start()
-    time.sleep(1.0)
+    deadline = time.time() + 60  # the long request is decoding before the short one is sent
+    while not embedded_engine.stepper.running and time.time() < deadline:
+        time.sleep(0.01)
+    assert embedded_engine.stepper.running, "the long request never started"
     ask("a mouse", 8)
     long.join()
     assert done["a mouse"] < done["a whale"]

@@ -49,3 +49,37 @@ def test_an_unopenable_store_is_one_error_line(monkeypatch, url, reason):
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: cannot open store")
     assert reason in lines[0]
+
+
+def test_cached_prompt_tokens_are_logged_and_a_store_without_them_is_migrated():
+    from sqlalchemy import text
+
+    from writer.engines.base import ChatRequest, Completion, Message
+
+    old = Store()
+    with old.engine.begin() as conn:  # a store from before migration 7: calls has no cached_tokens column
+        conn.execute(text("ALTER TABLE calls DROP COLUMN cached_tokens"))
+        conn.execute(text("DELETE FROM schema_version WHERE version = 7"))
+        conn.execute(text("INSERT INTO calls (run_id, stage, messages, params, output, prompt_tokens, "
+                          "completion_tokens, seconds, engine, model, created_at) VALUES ('r1', 'write', '[]', '{}', 'old', "
+                          "10, 20, 0, '', '', '2026-01-01 00:00:00')"))
+    store = Store()
+    request = ChatRequest(messages=[Message(role="user", content="hi")])
+    store.log_calls("r1", "write", [request], [Completion(text="new", prompt_tokens=30, completion_tokens=5,
+                                                          cached_tokens=24)])
+    stats = store.call_stats("r1")
+    assert (stats.calls, stats.prompt_tokens, stats.cached_tokens, stats.output_tokens) == (2, 40, 24, 25)
+    assert [c.cached_tokens for c in store.calls("r1")] == [0, 24]
+
+
+def test_judgments_table_is_added_by_migration_2(isolated):
+    from sqlalchemy import text
+
+    s = Store()
+    with s.engine.begin() as conn:
+        conn.execute(text("DROP TABLE judgments"))
+        conn.execute(text("DELETE FROM schema_version WHERE version = 2"))
+    s2 = Store()
+    s2.save_judgment("abc", "rules", 90.0, {"words": 3})
+    (row,) = s2.judgments("abc")
+    assert row.judge == "rules" and row.score == 90.0 and row.details == {"words": 3} and row.error is None

@@ -5,6 +5,7 @@ Library errors become one line on stderr: exit code 2 for bad input, 1 for runti
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -15,8 +16,12 @@ from writer.cli.dataset import dataset_app, optional_ray_address
 from writer.cli.judge import judge_app
 from writer.cli.models import models_app
 from writer.cli.optimize import optimize_cmd
+from writer.cli.options import fail
+from writer.cli.quiet import quiet
 from writer.cli.runs import runs_app
+from writer.config import data_dir
 from writer.engines import close_engines
+from writer.errors import WriterError
 
 try:  # Typer >= 0.25 vendors its own click
     from typer._click import exceptions as click_exceptions
@@ -27,6 +32,20 @@ __all__ = ["app", "main"]
 
 app = typer.Typer(help="Write long documents with local models.", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False)
+
+
+@app.callback()
+def main_options(verbose: bool = typer.Option(False, "--verbose", "-v",
+                                              help="Show the engine's own output (vLLM, torch, transformers) "
+                                                   "instead of logging it to <data dir>/engine.log.")) -> None:
+    """Write long documents with local models."""
+    if not verbose and (sys.stderr.isatty() or os.environ.get("WRITER_QUIET") == "1"):
+        try:
+            quiet(data_dir() / "engine.log")
+        except WriterError as exc:
+            fail(exc)
+
+
 app.command()(compose)
 app.command()(plan)
 app.add_typer(runs_app, name="runs")
