@@ -101,8 +101,11 @@ _GENERIC_OPENING = re.compile(
 # Headings: the document gives each section its own. vLLM bans bad words as tokens wherever they occur, so
 # these also keep '#' out of the prose ("C#", "#1"); a document of one section (a post, a poem) is not limited.
 HEADING_MARKS = ["#", "##", "###", "####"]
+# "Section 3: ...", "Part 2", "Chapter 1": labels of a document inside a section ("section" in prose is lower case)
+LABELS = ["Section", "Chapter"] + [f"Part {n}" for n in range(1, 10)]
 CONCLUSION_OPENERS = ["In conclusion", "To conclude", "In summary", "To summarize", "To summarise", "To sum up",
                       "In closing", "All in all"]
+MAX_BANNED_TITLES = 6  # vLLM allows 128 banned token sequences; each phrase takes one or two
 
 
 REPEAT_MIN_WORDS = 6  # shorter sentences ("It was late.") may recur in any text
@@ -131,11 +134,15 @@ class Place:
 
 
 def banned_words(place: Place) -> list[str]:
-    """What the engine may not write in the section at `place`: a heading, and before the last section the
-    phrases that open a conclusion."""
+    """What the engine may not write in the section at `place`: a heading, a section label, the titles of the
+    sections around it (a model that writes one has started writing that section), and before the last
+    section the phrases that open a conclusion. Cheaper than cutting: what is banned is never written, so
+    the draft keeps its length."""
     if place.count <= 1:
         return []
-    return HEADING_MARKS + ([] if place.last else CONCLUSION_OPENERS)
+    # three words or more: a two-word title is often a name ("Andrew Carnegie") that later prose needs
+    titles = [t for t in place.other_titles if len(t.split()) >= 3][:MAX_BANNED_TITLES]
+    return HEADING_MARKS + LABELS + titles + ([] if place.last else CONCLUSION_OPENERS)
 
 
 @dataclass(frozen=True)

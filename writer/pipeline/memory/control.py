@@ -35,6 +35,7 @@ from writer.text.repetition import cut_loop
 
 MAX_ATTEMPTS = 2  # a section is written at most this many times (each re-run costs a whole section)
 DOCUMENT_TOLERANCE = 0.05  # the consistency pass aims the whole document within this share of its target
+CONTINUE_ROUNDS = 3  # batches of continuations the consistency pass may send to close the document's gap
 
 
 
@@ -109,7 +110,9 @@ class ControlUnit:
 
     def _place(self, plan: Plan, index: int, prompt: str = "") -> Place:
         return Place(index=index, count=len(plan.sections), title=plan.sections[index].title,
-                     other_titles=tuple(s.title for k, s in enumerate(plan.sections) if k != index),
+                     other_titles=tuple(plan.sections[k].title for k in sorted(range(len(plan.sections)),
+                                                                               key=lambda k: abs(k - index))
+                                        if k != index),  # nearest first: the ones a model writes into it
                      prompt=prompt, instruction=plan.instruction)
 
     def _earlier(self, index: int, seq: int) -> str:
@@ -233,8 +236,14 @@ class ControlUnit:
         target, total = plan.target_words, sum(count_words(t) for t in texts)
         budgets = [s.words for s in plan.sections]
         if total < (1 - DOCUMENT_TOLERANCE) * target:
-            texts, added, cut = self._continue_short(plan, texts, target - total, seq)
-            found = [f + c for f, c in zip(found, cut)]
+            added = 0
+            for _ in range(CONTINUE_ROUNDS):  # a round whose continuations were cut as defects leaves a gap
+                texts, more, cut = self._continue_short(plan, texts, target - total, seq)
+                found = [f + c for f, c in zip(found, cut)]
+                added += more
+                total = sum(count_words(t) for t in texts)
+                if not more or total >= (1 - DOCUMENT_TOLERANCE) * target:
+                    break
             notes.append(f"continued sections by {added} words")
         elif total > (1 + DOCUMENT_TOLERANCE) * target:
             texts = trim_to_total(texts, budgets, int(target * (1 + DOCUMENT_TOLERANCE)))
