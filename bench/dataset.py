@@ -104,9 +104,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="writer-bench-dataset-"))
     os.environ.setdefault("WRITER_DATA_DIR", str(work / "data"))
 
-    from writer.api import resolve_engine
     from writer.dataset.jobs import create_job, run_job
-    from writer.engines import close_engines
+    from writer.engines import close_engines, resolve_engine
     from writer.engines.base import ChatRequest, Message
     from writer.store import Store
 

@@ -75,10 +75,8 @@ def main() -> None:
 
     import writer
     from judges.length import length_score
-    from writer.api import resolve_engine
-    from writer.engines import close_engines
+    from writer.engines import close_engines, is_concurrent, resolve_engine
     from writer.engines.batching import shareable
-    from writer.memory.program import default_mode
     from writer.store import Store
 
     source = PROMPTS if PROMPTS.exists() else FALLBACK
@@ -97,7 +95,7 @@ def main() -> None:
         running = {int(k): v for k, v in previous.get("running", {}).items()}
         rows = [r for r in rows if r["id"] not in {x["id"] for x in results}]
     engine = shareable(resolve_engine(args.engine, args.model, args.base_url))
-    mode = args.mode or default_mode(engine)
+    mode = args.mode or ("parallel" if is_concurrent(engine) else "sequential")
     store = Store()
     commit = code_version()  # per prompt: a run spread over sittings says which code wrote each document
     running = {k: v for k, v in running.items() if has_run(store, v)}  # runs from another data dir start over
@@ -166,7 +164,7 @@ def write_results(out: Path, engine, mode: str, results: list[dict], table: dict
     text = json.dumps({"model": engine.model_id, "engine": engine.name, "mode": mode,
                        "table": table or summarise(results), "prompts": sorted(results, key=lambda x: x["id"]),
                        "running": {str(k): v for k, v in sorted(running.items())}}, indent=2) + "\n"
-    from writer.workflow import write_atomic
+    from writer.pipeline.workflow import write_atomic
 
     write_atomic(out, text)  # a kill mid-write never leaves a truncated results file
 

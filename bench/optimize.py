@@ -3,7 +3,7 @@
 Takes LongBench-Write's English prompts (`../shared/benchmarks/longbench_write_en.jsonl`,
 each `{"prompt", "length"}`), keeps those requiring at most `--max-length` words, shuffles
 them with `--seed` and splits them into disjoint training and validation sets. Runs
-`writer.optimize.optimize("planner", ...)` once: the uncompiled planner is measured on the
+`writer.dspy.optimize.optimize("planner", ...)` once: the uncompiled planner is measured on the
 validation prompts, compiled on the training prompts (bootstrap by default), and measured
 again, in the same run, on the same engine, at temperature 0. Prints the table and writes
 bench/results/optimize.json.
@@ -51,9 +51,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("WRITER_DATA_DIR", tempfile.mkdtemp(prefix="writer-bench-"))
 
-    from writer.api import resolve_engine
-    from writer.engines import close_engines
-    from writer.optimize import optimize
+    from writer.dspy.optimize import optimize
+    from writer.engines import close_engines, resolve_engine
 
     source = PROMPTS if PROMPTS.exists() else FALLBACK
     rows = [dict(json.loads(line), id=i) for i, line in enumerate(source.open()) if line.strip()]

@@ -10,7 +10,7 @@ A fixed set of 12 LongBench-Write English prompts, three in each length bucket (
   no Extender (`prompts/baselines/`).
 
 Per document: words, S_l, output tokens per kept word, and the defects the checks of
-`writer.defects` find in the final text (headings inside sections, conclusions before the last
+`writer.text.defects` find in the final text (headings inside sections, conclusions before the last
 section, chatter, prompt echoes, off-task text, repeated sentences, restarts). For writer also
 what its checks found and cut while writing. Then a pairwise preference by a judge model
 (default the strongest registered model, qwen2.5-coder-1.5b) of writer against single and
@@ -143,8 +143,8 @@ def write_all(items: list[dict], engine, concurrency: int) -> dict:
 def score(rows: dict, items: list[dict]) -> None:
     """Words, S_l, tokens per kept word and the defects left in each document, in place."""
     from judges.length import length_score
-    from writer.defects import count_document
-    from writer.lengths import count_words
+    from writer.text.defects import count_document
+    from writer.text.lengths import count_words
 
     for item in items:
         for system in SYSTEMS:

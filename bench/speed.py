@@ -37,8 +37,7 @@ def main() -> None:
 
     import writer
     from judges.length import length_score
-    from writer.api import resolve_engine
-    from writer.engines import close_engines
+    from writer.engines import close_engines, resolve_engine
     from writer.engines.batching import shareable
     from writer.store import Store
 
@@ -53,7 +52,7 @@ def main() -> None:
         started = time.perf_counter()
         doc = writer.compose(resume=run_id, engine=engine, store=store)
         seconds = time.perf_counter() - started
-        program = store.program(run_id)
+        program = store.steps(run_id)
         rows[mode] = {
             "words": doc.words, "sections": len(doc.sections), "s_l": round(length_score(args.words, doc.words), 1),
             "wall_s": round(seconds, 1), "output_tokens": doc.stats.output_tokens,

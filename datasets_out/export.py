@@ -8,21 +8,26 @@ dataset card (`card`) beside it. Every dropped record is counted by reason in th
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
 
 from datasets_out.card import render_card
 from datasets_out.filters import DEDUPE_NGRAM, DEDUPE_THRESHOLD, duplicate_reasons, filter_reason
-from datasets_out.records import (Document, RolePair, best_and_worst, dpo_record, is_lengthening, lengthen_record,
-                                  sft_record)
-from writer.api import get_run
+from datasets_out.records import (
+    Document,
+    RolePair,
+    best_and_worst,
+    dpo_record,
+    is_lengthening,
+    lengthen_record,
+    sft_record,
+)
+from writer.atomic import write_atomic
 from writer.errors import UsageError
-from writer.lengths import count_words
 from writer.store import JobRow, Store
+from writer.text.lengths import count_words
 
 FORMATS = ("sft", "dpo", "lengthen")
 TARGETS = ("jsonl", "parquet")
@@ -82,7 +87,7 @@ def export_job(store: Store, job_id: str, fmt: str, to: str, out_dir: Path, *, m
     card = render_card(job=job.id, fmt=fmt, filename=path.name, records=report.records, dropped=report.dropped,
                        filters=_filters_used(fmt, min_score, length_ratio, dedupe, min_margin), model=job.model,
                        engine=job.engine, source=job.source, words=built.words, scores=built.scores)
-    _atomic(report.card_path, lambda tmp: tmp.write_text(card, encoding="utf-8"))
+    write_atomic(report.card_path, card)
     return report
 
 
@@ -94,7 +99,7 @@ def _check_args(fmt: str, to: str, min_score: float | None, length_ratio: tuple[
     if to not in TARGETS:
         raise UsageError(f"unknown file type {to!r}; use one of: {', '.join(TARGETS)}")
     if min_score is not None and not (0 <= min_score <= 100):
-        raise UsageError(f"--min-score must be between 0 and 100, got {min_score}")
+        raise UsageError(f"min_score must be between 0 and 100, got {min_score}", option="min_score")
     if length_ratio is not None:
         if len(length_ratio) != 2 or not (0 <= length_ratio[0] <= length_ratio[1]):
             raise UsageError(f"the length-ratio window must be two numbers LOW <= HIGH, got {length_ratio}")
@@ -130,7 +135,7 @@ def _documents(store: Store, job: JobRow) -> tuple[list[Document], int]:
     """The job's done documents in (line, sample) order, and how many done items had no text."""
     docs, no_text = [], 0
     for item in store.job_items(job.id, status="done"):
-        text = get_run(item.run_id, store=store).text if item.run_id else ""
+        text = store.load_result(item.run_id).text if item.run_id else ""
         if not text.strip():
             no_text += 1
             continue
@@ -212,23 +217,8 @@ def _lengthen(store: Store, docs: list[Document], dropped: Counter, min_score, l
 
 
 # files
-def _atomic(path: Path, write: Callable[[Path], object]) -> None:
-    """Write `path` through a temporary file in the same folder, so readers never see half a file."""
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _write_jsonl(path: Path, records: list[dict]) -> None:
-    def write(tmp: Path) -> None:
-        with open(tmp, "w", encoding="utf-8") as f:
-            for record in records:
-                f.write(json.dumps(record, ensure_ascii=False) + "\n")
-
-    _atomic(path, write)
+    write_atomic(path, "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
 
 
 def _write_parquet(path: Path, records: list[dict], fmt: str) -> None:
@@ -236,7 +226,7 @@ def _write_parquet(path: Path, records: list[dict], fmt: str) -> None:
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pylist(records, schema=parquet_schema(fmt))
-    _atomic(path, lambda tmp: pq.write_table(table, tmp))
+    write_atomic(path, lambda tmp: pq.write_table(table, tmp))
 
 
 def parquet_schema(fmt: str):

@@ -19,22 +19,23 @@ reported as a `JudgeError` in the judgment, never turned into a score.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
-from importlib.metadata import entry_points
 
 from pydantic import BaseModel, Field, SerializeAsAny
 
 from judges.base import Judge, JudgeError, JudgeInput, JudgeReplyError, JudgeResult
+from judges.length import required_words
 from writer.calls import CallRecorder
+from writer.engines import resolve_engine
 from writer.engines.base import Engine
 from writer.errors import EngineError, UsageError
+from writer.registry import Registry
 from writer.store import Store
 
 __all__ = ["judge", "judge_batch", "Judgment", "Judge", "JudgeInput", "JudgeResult", "JudgeError",
            "get_judge", "judge_names", "default_judges"]
 
-_BUILTIN = {
+JUDGES = Registry("judge", "writer.judges", {
     "length": "judges.length:LengthJudge",
     "rules": "judges.rules:RulesJudge",
     "quality": "judges.quality:QualityJudge",
@@ -42,25 +43,16 @@ _BUILTIN = {
     "clear": "judges.clear:ClearJudge",
     "dspy-quality": "judges.dspy_judges:DSPyQualityJudge",
     "dspy-checklist": "judges.dspy_judges:DSPyChecklistJudge",
-}
+})
 
 
 def judge_names() -> list[str]:
-    names = list(_BUILTIN)
-    names += [ep.name for ep in entry_points(group="writer.judges") if ep.name not in _BUILTIN]
-    return names
+    return JUDGES.names()
 
 
 def get_judge(name: str) -> Judge:
     """A judge instance by name (built-in or from a `writer.judges` entry point)."""
-    target = _BUILTIN.get(name)
-    if target is None:
-        for ep in entry_points(group="writer.judges"):
-            if ep.name == name:
-                return ep.load()()
-        raise UsageError(f"unknown judge {name!r}; choose from: {', '.join(judge_names())}")
-    module, _, cls = target.partition(":")
-    return getattr(importlib.import_module(module), cls)()
+    return JUDGES.load(name)()
 
 
 class Judgment(BaseModel):
@@ -84,8 +76,6 @@ class Judgment(BaseModel):
 def default_judges(sample: JudgeInput) -> list[str]:
     """What can run on `sample`: rules always; length when a target is known; quality and checklist with an
     instruction; clear with a reference and a rubric."""
-    from judges.length import required_words
-
     names = ["rules"]
     if required_words(sample) is not None:
         names.insert(0, "length")
@@ -97,8 +87,6 @@ def default_judges(sample: JudgeInput) -> list[str]:
 
 
 def _engine(engine: Engine | str | None, model: str | None, base_url: str | None) -> Engine:
-    from writer.api import resolve_engine
-
     return resolve_engine(engine, model, base_url)
 
 
@@ -187,7 +175,7 @@ def judge(text: str, *, instruction: str | None = None, words: int | None = None
     if not text or not text.strip():
         raise UsageError("the text to judge is empty")
     if words is not None and words < 1:
-        raise UsageError(f"--words must be at least 1, got {words}")
+        raise UsageError(f"words must be at least 1, got {words}", option="words")
     sample = JudgeInput(text=text, instruction=instruction, words=words, reference=reference,
                         rubric=list(rubric) if rubric else None, plan_titles=list(plan_titles) if plan_titles else None,
                         category=category)

@@ -25,8 +25,19 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from judges.base import Judge, JudgeError, JudgeInput, JudgeReplyError, JudgeResult, ask_json, error_of, fit_text, require
+from judges.base import (
+    Judge,
+    JudgeError,
+    JudgeInput,
+    JudgeReplyError,
+    JudgeResult,
+    ask_json,
+    error_of,
+    fit_text,
+    require,
+)
 from prompts import render
+from writer.atomic import write_atomic
 from writer.calls import CallRecorder
 from writer.config import data_dir
 from writer.engines.base import ChatRequest, Message
@@ -310,7 +321,5 @@ def calibrate(annotations: Iterable[Annotation | dict], save: bool = True) -> li
         path.parent.mkdir(parents=True, exist_ok=True)
         saved = json.loads(path.read_text()) if path.exists() else {}
         saved.update({c.category: c.model_dump() for c in out})
-        tmp = path.with_suffix(".partial")
-        tmp.write_text(json.dumps(saved, indent=2))
-        tmp.replace(path)
+        write_atomic(path, json.dumps(saved, indent=2))
     return out

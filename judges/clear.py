@@ -15,7 +15,17 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
-from judges.base import Judge, JudgeError, JudgeInput, JudgeReplyError, JudgeResult, ask_json, error_of, fit_text, require
+from judges.base import (
+    Judge,
+    JudgeError,
+    JudgeInput,
+    JudgeReplyError,
+    JudgeResult,
+    ask_json,
+    error_of,
+    fit_text,
+    require,
+)
 from prompts import render
 from writer.calls import CallRecorder
 from writer.engines.base import ChatRequest, Message

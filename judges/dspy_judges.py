@@ -25,7 +25,8 @@ from judges.checklist import ChecklistItem, ChecklistResult, get_checklist, gues
 from judges.quality import DIMENSIONS, QualityResult, quality_score
 from prompts import render
 from writer.calls import CallRecorder
-from writer.dspy_lm import dspy_lm, last_output, run_module
+from writer.dspy.lm import dspy_lm, last_output, run_module
+from writer.dspy.programs import load_program
 
 __all__ = ["QualityAssessment", "QualitySignature", "QualityModule", "ChecklistAnswer", "ChecklistSignature",
            "checklist_signature", "ChecklistModule", "DSPyQualityJudge", "DSPyChecklistJudge", "prediction_score", "JUDGE_MODULES"]
@@ -237,9 +238,7 @@ DSPY_JUDGES = {"quality": DSPyQualityJudge, "checklist": DSPyChecklistJudge}
 
 def judge_from_program(path) -> _DSPyJudge:
     """The DSPy judge compiled in program file `path` (UsageError, one line, for a missing or non-judge file)."""
-    from writer.programs import load_program
-
-    module, info = load_program(path, "judge")
+    module, info = load_program(path, "judge", JUDGE_MODULES)
     return DSPY_JUDGES[info.judge](module=module, program=str(path))
 
 

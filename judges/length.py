@@ -5,7 +5,7 @@ For required length x and output length y (in words):
     S_l = 100 * max(0, 1 - (x/y - 1) / 2)   if y <= x   (and 0 when y = 0)
 so writing too little is punished harder than writing too much: at x = 1000, 2500 words and
 500 words both score 50, 4000 words scores 0. Words are counted as LongBench-Write counts
-them (`writer.lengths.count_words`): each CJK character is one word, plus every
+them (`writer.text.lengths.count_words`): each CJK character is one word, plus every
 whitespace-separated run of other text holding a letter or digit (English words, numbers).
 The required length is `words`, else the length the instruction states.
 """
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from judges.base import Judge, JudgeInput, JudgeResult
 from writer.calls import CallRecorder
 from writer.errors import UsageError
-from writer.lengths import count_words, parse_target_words
+from writer.text.lengths import count_words, parse_target_words
 
 __all__ = ["LengthJudge", "LengthResult", "length_score"]
 

@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from judges.base import Judge, JudgeError, JudgeInput, JudgeReplyError, JudgeResult, ask_json, error_of, fit_text, require
+from judges.base import (
+    Judge,
+    JudgeError,
+    JudgeInput,
+    JudgeReplyError,
+    JudgeResult,
+    ask_json,
+    error_of,
+    fit_text,
+    require,
+)
 from prompts import render
 from writer.calls import CallRecorder
 from writer.engines.base import ChatRequest, Message

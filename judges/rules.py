@@ -1,7 +1,7 @@
 """Rule metrics: no model, fast enough to run on every section while composing.
 
 Tokens are lower-cased words (runs of letters/digits) with each CJK character a token of
-its own; `words` is `writer.lengths.count_words` (LongBench-Write's count).
+its own; `words` is `writer.text.lengths.count_words` (LongBench-Write's count).
 
 - distinct-n: distinct n-grams / all n-grams (1.0 when the text has no n-grams).
 - repeated_4gram_share: share of 4-gram occurrences whose 4-gram occurs more than once.
@@ -24,18 +24,11 @@ from collections.abc import Sequence
 
 from judges.base import Judge, JudgeInput, JudgeResult
 from writer.calls import CallRecorder
-from writer.lengths import count_words
+from writer.text.lengths import count_words
+from writer.text.words import tokens
 
 __all__ = ["RulesJudge", "RulesResult", "rule_metrics", "tokens", "distinct_n", "repeated_ngram_share",
            "longest_repeated_span", "duplicated_paragraphs", "compression_ratio", "plan_coverage"]
-
-_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
-_TOKEN_RE = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
-
-
-def tokens(text: str) -> list[str]:
-    return [t.lower() for t in _TOKEN_RE.findall(text)]
-
 
 def _ngrams(toks: list[str], n: int) -> list[tuple[str, ...]]:
     return [tuple(toks[i:i + n]) for i in range(len(toks) - n + 1)]

@@ -23,14 +23,23 @@ from __future__ import annotations
 import json
 import math
 
+import partial_json_parser
+from partial_json_parser import Allow
+
 from planners.base import Planner
-from planners.repair import (MAX_SECTION_WORDS, MIN_SECTION_WORDS, complete_plan, section_count_bounds,
-                             suggested_sections, usable_sections)
+from planners.repair import (
+    MAX_SECTION_WORDS,
+    MIN_SECTION_WORDS,
+    complete_plan,
+    section_count_bounds,
+    suggested_sections,
+    usable_sections,
+)
 from prompts import render
 from writer.artifacts import Plan
 from writer.calls import CallRecorder
 from writer.engines.base import ChatRequest, Message
-from writer.lengths import TargetLength
+from writer.text.lengths import TargetLength
 
 TEMPLATE = "planner/agentwrite.j2"
 MORE_TEMPLATE = "planner/more_sections.j2"
@@ -68,47 +77,32 @@ def plan_schema(max_sections: int, min_sections: int = 1) -> dict:
 
 
 def parse_sections(raw: str) -> list:
-    """The "sections" of a planner reply; [] when there are none. From a reply cut short (stopped at a
-    loop or at `max_tokens`): the complete section objects, and the last, unfinished one if closing it
-    gives a title and a main point (a loop is cut where the repeat starts, often just before the first
-    copy's "words")."""
+    """The "sections" of a planner reply; [] when there are none. A reply cut short (stopped at a loop or at
+    `max_tokens`) is read with partial-json-parser (an unfinished string closed where it stops, an unfinished
+    number left out): the complete section objects are kept, and the last, unfinished one if it has a title
+    and a whole main point (one that ends a sentence, or is followed by its "words")."""
     try:
         data = json.loads(raw)
         return (data.get("sections") or []) if isinstance(data, dict) else []
     except json.JSONDecodeError:
         pass
-    start = raw.find("[")
-    decoder, sections, i = json.JSONDecoder(), [], start + 1
-    while start >= 0:
-        while i < len(raw) and raw[i] in " \t\r\n,":
-            i += 1
-        try:
-            item, i = decoder.raw_decode(raw, i)
-        except json.JSONDecodeError:
-            last = _closed(raw[i:])
-            if last is not None:
-                sections.append(last)
-            break
+    try:
+        data = partial_json_parser.loads(raw, Allow.STR | Allow.ARR | Allow.OBJ)
+    except Exception:  # noqa: BLE001 - whatever the parser makes of garbage, it is no plan
+        return []
+    sections = data.get("sections") if isinstance(data, dict) else None
+    if not isinstance(sections, list):
+        return []
+    kept = []
+    for k, item in enumerate(sections):
         if not isinstance(item, dict):
             break
-        sections.append(item)
-    return sections
-
-
-def _closed(tail: str) -> dict | None:
-    """An unfinished section object closed, if that makes it one with a title and a whole main point."""
-    tail = tail.rstrip()
-    cut = tail.rfind(',"')  # without a trailing key or value that is itself unfinished
-    for text in (tail, tail[:cut] if cut > 0 else tail):
-        for suffix in ('"}', "}"):
-            try:
-                item = json.loads(text + suffix)
-            except json.JSONDecodeError:
-                continue
-            point = str(item.get("main_point", "")).strip() if isinstance(item, dict) else ""
-            if point and str(item.get("title", "")).strip() and ("words" in item or point[-1] in ".!?。！？"):
-                return item  # a main point cut mid-sentence is not kept
-    return None
+        if k == len(sections) - 1:  # the one the cut may have fallen in
+            point = str(item.get("main_point") or "").strip()
+            if not (str(item.get("title") or "").strip() and point and ("words" in item or point[-1] in ".!?。！？")):
+                break
+        kept.append(item)
+    return kept
 
 
 class AgentWritePlanner(Planner):

@@ -6,7 +6,7 @@ import abc
 
 from planners.repair import suggested_sections
 from writer.artifacts import Plan, PlannedSection
-from writer.lengths import TargetLength
+from writer.text.lengths import TargetLength
 
 ONE_SECTION_NOTE = "one section: written straight from the instruction, no planning call"
 

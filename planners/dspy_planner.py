@@ -31,8 +31,8 @@ from planners.repair import repair_plan, section_count_bounds, suggested_section
 from prompts import render
 from writer.artifacts import Plan
 from writer.calls import CallRecorder
-from writer.dspy_lm import dspy_lm, last_output, run_module
-from writer.lengths import TargetLength
+from writer.dspy.lm import dspy_lm, last_output, run_module
+from writer.text.lengths import TargetLength
 
 __all__ = ["PlanSection", "PlanSignature", "PlanModule", "DSPyPlanner", "TEMPLATE", "plan_max_tokens", "max_sections"]
 

@@ -29,7 +29,11 @@ def render(name: str, **variables) -> str:
     return _env().get_template(name).render(**variables).strip()
 
 
+@lru_cache(maxsize=None)
 def template_hash(name: str) -> str:
-    """Short hash of a template's source, stored with each call so prompt changes are traceable."""
-    source = (resources.files("prompts") / name).read_text()
-    return hashlib.sha256(source.encode()).hexdigest()[:12]
+    """Short hash of a template's source, stored with each call (`calls.template_hash`) so a change to a prompt
+    can be traced in the log. DSPy's stage names ("plan", "judge:quality") are not files: they hash to ""."""
+    path = resources.files("prompts") / name
+    if not path.is_file():
+        return ""
+    return hashlib.sha256(path.read_text().encode()).hexdigest()[:12]

@@ -1,22 +1,24 @@
 """A scripted engine for fast unit tests: deterministic replies, every request recorded.
 
-Plan requests (those with a JSON schema) get `plan_reply`; summarise requests (a schema with
-"summary") get a summary quoting the section; other requests get prose of `words_per_call`
-words (default: halfway between the request's min_tokens and max_tokens). Section prose opens with the words of
-the section's title and main point, as an on-topic model would, so the control unit's
-on-point check passes unless a test wants otherwise (`on_topic=False`).
+Replies a test queued with `enqueue` come first, in order (as simonw/llm's MockModel does);
+then a test's `reply` function; then defaults: plan requests (a JSON schema) get `plan_reply`,
+summarise requests (a schema with "summary") a summary quoting the section, and other requests
+prose of `words_per_call` words (default: halfway between the request's min_tokens and
+max_tokens). Default prose opens with the content words of its prompt, as an on-topic model
+would use them, so the control unit's on-point check passes unless a test wants otherwise
+(`on_topic=False`). Nothing here reads the prompt's wording: a changed template changes no reply.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import re
 from collections.abc import Callable
 
-from writer.context import TOKENS_PER_WORD
 from writer.engines.base import ChatRequest, Completion, Engine
-from writer.repetition import loop_start
+from writer.pipeline.context import TOKENS_PER_WORD
+from writer.text.repetition import loop_start
+from writer.text.words import content_words
 
 VOCABULARY = ("garden river lantern harbor winter market teacher village library mountain orchard "
               "bridge journey letter season window meadow engine candle story painter sailor forest "
@@ -37,11 +39,13 @@ def prose(words: int, seed: int = 0) -> str:
     return " ".join(out)
 
 
-def topic_words(prompt: str) -> str:
-    """The section's title and main point as the section prompt states them."""
-    m = (re.search(r'Write section \d+, "([^"]*)", in about \d+ words: (.*)', prompt)
-         or re.search(r"Write it in about \d+ words: (.*)", prompt))
-    return " ".join(m.groups()) if m else ""
+def prompt_words(prompt: str, seed: int = 0, limit: int = 150) -> str:
+    """The prompt's distinct content words (4+ letters) that scripted prose does not use itself (the text so far,
+    quoted in a prompt, is made of VOCABULARY), shuffled by `seed`: never a run of the prompt, and not the same
+    sentence in two sections."""
+    words = sorted({w for w in content_words(prompt) if len(w) >= 4 and w.isalpha()} - set(VOCABULARY))
+    random.Random(seed).shuffle(words)
+    return ", ".join(words[:limit])
 
 
 def summary_reply(prompt: str) -> str:
@@ -66,15 +70,24 @@ class ScriptedEngine(Engine):
         self.on_topic = on_topic
         self.watch_loops = watch_loops  # honour stop_on_loop as the real engines do: cut at the loop, finish "loop"
         self.requests: list[ChatRequest] = []
+        self.queue: list[str] = []
         self.closed = False
+
+    def enqueue(self, *texts: str) -> "ScriptedEngine":
+        """Replies for the next requests, in order, before any other rule applies."""
+        self.queue.extend(texts)
+        return self
 
     def generate(self, requests: list[ChatRequest]) -> list[Completion]:
         out = []
         for req in requests:
             self.requests.append(req)
-            topic = topic_words(req.messages[0].content) if self.on_topic and len(req.messages) == 1 else ""  # a first reply
+            topic = (prompt_words(req.messages[0].content, seed=len(self.requests))
+                     if self.on_topic and len(req.messages) == 1 else "")  # a first reply
             lead = f"The story turns to {topic}. " if topic else ""
-            if self.reply is not None:
+            if self.queue:
+                text = self.queue.pop(0)
+            elif self.reply is not None:
                 text = self.reply(req)
                 text = lead + text if req.json_schema is None else text
             elif req.json_schema is not None and "summary" in req.json_schema.get("properties", {}):

@@ -1,10 +1,10 @@
 """BatchingEngine: concurrent callers share engine batches, get their own results, and see engine errors."""
 
 import threading
-
-import pytest
+import time
 
 from scripted_engine import ScriptedEngine
+
 from writer.engines.base import ChatRequest, Message
 from writer.engines.batching import BatchingEngine
 
@@ -31,17 +31,71 @@ def test_concurrent_calls_are_merged_and_results_routed_back():
     assert max(engine.batches) >= 4
 
 
-def test_max_requests_splits_batches_and_errors_reach_every_caller():
-    engine = BatchingEngine(ScriptedEngine(reply=lambda req: "ok"), window_s=0.01, max_requests=2)
-    assert [c.text for c in engine.generate([request("a"), request("b"), request("c")])] == ["ok"] * 3
+class GatedEngine(ScriptedEngine):
+    """Holds its first batch until `gate` is set, so other callers queue behind it; records batch sizes."""
+
+    def __init__(self, fail_after_first: bool = False):
+        super().__init__(reply=lambda req: "ok", on_topic=False)
+        self.gate = threading.Event()
+        self.calls: list[int] = []
+        self.fail_after_first = fail_after_first
+
+    def generate(self, requests):
+        self.calls.append(len(requests))
+        if len(self.calls) == 1:
+            assert self.gate.wait(10)
+        elif self.fail_after_first:
+            raise RuntimeError("engine died")
+        return super().generate(requests)
+
+
+def start_queued(engine: BatchingEngine, inner: GatedEngine, n: int, results: list, errors: list) -> list:
+    """One caller whose batch is held by the gate, then `n` callers queued behind it; returns the threads."""
+    def call(text: str) -> None:
+        try:
+            results.append(engine.generate([request(text)])[0].text)
+        except RuntimeError as exc:
+            errors.append(str(exc))
+
+    first = threading.Thread(target=call, args=("first",))
+    first.start()
+    wait_for(lambda: inner.calls == [1])
+    threads = [threading.Thread(target=call, args=(f"q{k}",)) for k in range(n)]
+    for t in threads:
+        t.start()
+    wait_for(lambda: len(engine._queue) == n)
+    return [first, *threads]
+
+
+def wait_for(condition, timeout: float = 10) -> None:
+    deadline = time.time() + timeout
+    while not condition():
+        assert time.time() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_max_requests_caps_every_batch_of_queued_callers():
+    inner = GatedEngine()
+    engine = BatchingEngine(inner, window_s=0.01, max_requests=2)
+    results, errors = [], []
+    threads = start_queued(engine, inner, 5, results, errors)
+    inner.gate.set()
+    for t in threads:
+        t.join()
+    assert inner.calls == [1, 2, 2, 1] and engine.batches == [1, 2, 2, 1]
+    assert results == ["ok"] * 6 and errors == []
+
+
+def test_an_engine_error_reaches_every_caller_of_its_batch_and_the_engine_recovers():
+    inner = GatedEngine(fail_after_first=True)
+    engine = BatchingEngine(inner, window_s=0.01)
+    results, errors = [], []
+    threads = start_queued(engine, inner, 3, results, errors)
+    inner.gate.set()
+    for t in threads:
+        t.join()
+    assert inner.calls == [1, 3]  # the three queued callers went out together, and all three heard the error
+    assert results == ["ok"] and errors == ["engine died"] * 3
+    inner.fail_after_first = False
+    assert engine.generate([request("again")])[0].text == "ok"
     assert engine.generate([]) == []
-
-    def boom(req):
-        raise RuntimeError("engine died")
-
-    broken = BatchingEngine(ScriptedEngine(reply=boom), window_s=0.01)
-    with pytest.raises(RuntimeError, match="engine died"):
-        broken.generate([request("a")])
-    # the engine is free again after an error
-    broken.inner.reply = lambda req: "back"
-    assert broken.generate([request("a")])[0].text == "back"

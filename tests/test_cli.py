@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 import pytest
+from scripted_engine import ScriptedEngine
 from typer.testing import CliRunner
 
 import writer
-from scripted_engine import ScriptedEngine
 from writer.cli import app
 
 runner = CliRunner()

@@ -1,8 +1,10 @@
 """Section prompts stay within the model's window however long the document grows."""
 
+import pytest
 from scripted_engine import ScriptedEngine, prose
+
 from writer.artifacts import Plan, PlannedSection, WrittenSection
-from writer.context import OMITTED, SectionBudget, section_prompt, tail_text
+from writer.pipeline.context import OMITTED, SectionBudget, SectionMemory, section_prompt, tail_text
 
 
 def long_plan(n: int) -> Plan:
@@ -45,3 +47,35 @@ def test_budget_brackets_the_word_target():
     b = SectionBudget.for_words(1000)
     # the model ends its section itself: held to at least three quarters of the budget, at most a quarter over
     assert b.min_tokens == 975 and 1600 <= b.max_tokens <= 1700
+
+
+@pytest.mark.parametrize("window", [8192, 4096])
+def test_context_stays_within_the_window_for_a_20000_word_document(window):
+    engine = ScriptedEngine(context_window=window)
+    plan = long_plan(40)
+    written = [WrittenSection(index=i, title=s.title, text=prose(s.words, seed=i), words=s.words)
+               for i, s in enumerate(plan.sections)]
+    memory = SectionMemory(summaries=[(i, prose(80, seed=100 + i)) for i in range(40)],
+                           facts={"names": [f"Captain{i}" for i in range(30)],
+                                  "facts": [{"section": i, "text": prose(20, seed=200 + i)} for i in range(40)],
+                                  "open_threads": [prose(12, seed=300 + i) for i in range(10)]})
+    for index in (0, 1, 20, 39):
+        budget = SectionBudget.for_words(plan.sections[index].words)
+        mem = SectionMemory(summaries=memory.summaries[:index], facts=memory.facts, feedback="too short")
+        prompt = section_prompt(plan, index, written[:index], engine, budget, history_tokens=1024, memory=mem)
+        assert engine.count_tokens(prompt) + budget.max_tokens <= window
+        assert f"Write section {index + 1}," in prompt and "rejected: too short" in prompt
+        if index:
+            assert "What the earlier sections said" in prompt and f"Section {index}: " in prompt  # newest kept
+            assert "Names used so far" in prompt
+
+
+def test_memory_is_capped_by_memory_tokens():
+    engine = ScriptedEngine()
+    plan = long_plan(30)
+    memory = SectionMemory(summaries=[(i, prose(80, seed=i)) for i in range(29)])
+    budget = SectionBudget.for_words(500)
+    small = section_prompt(plan, 29, [], engine, budget, memory=memory, memory_tokens=200)
+    large = section_prompt(plan, 29, [], engine, budget, memory=memory, memory_tokens=2000)
+    assert small.count("\nSection ") < large.count("\nSection ")
+    assert "Section 29: " in small  # the most recent summary is the last one dropped

@@ -141,7 +141,7 @@ def test_job_on_a_local_ray_instance_with_two_workers(embedded_engine, tmp_path)
 
 
 def test_instruction_synthesis_on_the_real_model(embedded_engine, tmp_path):
-    from writer.lengths import parse_target_words
+    from writer.text.lengths import parse_target_words
 
     topics = tmp_path / "topics.txt"
     topics.write_text("public libraries\nurban beekeeping\n")

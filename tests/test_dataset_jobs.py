@@ -6,11 +6,11 @@ import json
 import threading
 
 import pytest
+from scripted_engine import ScriptedEngine
 from typer.testing import CliRunner
 
-from scripted_engine import ScriptedEngine
 from writer.cli import app
-from writer.dataset.cli import optional_ray_address
+from writer.cli.dataset import optional_ray_address
 from writer.dataset.jobs import create_job, job_status, read_instructions, run_job, todo
 from writer.errors import UsageError
 
@@ -127,7 +127,7 @@ def test_items_start_longest_first_after_those_already_begun(tmp_path, store):
 
 def test_cli_generate_status_and_bad_input(tmp_path, monkeypatch):
     engine = ScriptedEngine(plan_reply=PLAN)
-    monkeypatch.setattr("writer.api.resolve_engine", lambda *a, **k: engine)
+    monkeypatch.setattr("writer.cli.dataset.resolve_engine", lambda *a, **k: engine)
     runner = CliRunner()
     path = write_lines(tmp_path / "in.jsonl", [json.dumps({"instruction": "Write about bees.", "length": 240}),
                                                 "oops"])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from writer.defects import Place, count_document, find_defects, remove_defects
+from writer.text.defects import Place, count_document, find_defects, remove_defects
 
 FIXTURES = Path(__file__).parent / "fixtures" / "prose"
 TITLES = ("Before the Public Library", "Subscription Libraries", "The Public Libraries Act", "Carnegie's Libraries")

@@ -53,5 +53,5 @@ def test_optimize_planner_then_compose_with_the_program(embedded_engine, tmp_pat
     assert calls[0].stage == "plan" and calls[0].template == "dspy/planner.j2"
     prompt = "\n".join(m["content"] for m in calls[0].messages)
     assert demo["instruction"] in prompt  # the compiled program's demo is in the stored prompt
-    assert Store().get_run(run_id).options["program"] == str(program.resolve())
+    assert Store().get_run(run_id).options["planner_program"] == str(program.resolve())
     assert out.read_text().strip()

@@ -12,16 +12,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from dspy_fake_engine import SchemaEngine
+from scripted_engine import ScriptedEngine
 from typer.testing import CliRunner
 
 import writer
-from dspy_fake_engine import SchemaEngine
-from scripted_engine import ScriptedEngine
 from writer.calls import CallRecorder
 from writer.cli import app
 from writer.errors import UsageError
-from writer.lengths import TargetLength
 from writer.store import Store
+from writer.text.lengths import TargetLength
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PLANNER_TRAIN = FIXTURES / "dspy_planner_train.jsonl"
@@ -59,7 +59,7 @@ def test_unusable_reply_is_never_silently_resent_by_the_adapter():
     import dspy
 
     from planners.dspy_planner import DSPyPlanner, PlanModule
-    from writer.dspy_lm import dspy_lm, run_module
+    from writer.dspy.lm import dspy_lm, run_module
 
     engine = ScriptedEngine(reply=lambda req: "not json at all")
     lm = dspy_lm(CallRecorder(engine), "plan")
@@ -81,12 +81,12 @@ def refuse(*a, **k):
 socket.socket.connect = refuse
 socket.create_connection = refuse
 sys.path.insert(0, "tests")
-import writer.dspy_lm as bridge
+import writer.dspy.lm as bridge
 import os
 from scripted_engine import ScriptedEngine
 from writer.calls import CallRecorder
 from planners.dspy_planner import DSPyPlanner
-from writer.lengths import TargetLength
+from writer.text.lengths import TargetLength
 plan, _ = DSPyPlanner(CallRecorder(ScriptedEngine(plan_reply=%r))).plan("Write about cactus.", TargetLength(300, "option"))
 print(os.environ["LITELLM_LOCAL_MODEL_COST_MAP"], os.environ["DSPY_CACHEDIR"], len(plan.sections))
 """ % (GOOD_PLAN,)
@@ -101,7 +101,7 @@ print(os.environ["LITELLM_LOCAL_MODEL_COST_MAP"], os.environ["DSPY_CACHEDIR"], l
 
 def test_planner_runs_from_worker_threads_after_one_configure():
     from planners.dspy_planner import DSPyPlanner
-    from writer.dspy_lm import configure_dspy
+    from writer.dspy.lm import configure_dspy
 
     configure_dspy()
     engines = [ScriptedEngine(plan_reply=GOOD_PLAN) for _ in range(3)]
@@ -144,7 +144,7 @@ def test_checklist_with_wrong_item_count_is_an_error_not_a_score():
 
 
 def test_optimize_planner_bootstrap_saves_a_program_that_compose_uses(tmp_path):
-    from writer.optimize import optimize
+    from writer.dspy.optimize import optimize
 
     out = tmp_path / "planner.json"
     engine = ScriptedEngine(plan_reply=GOOD_PLAN)
@@ -162,12 +162,12 @@ def test_optimize_planner_bootstrap_saves_a_program_that_compose_uses(tmp_path):
     prompt = "\n".join(m["content"] for m in plan_call.messages)
     assert demo["instruction"] in prompt  # the compiled demo is in the stored planning prompt
     assert plan_call.template == "dspy/planner.j2"
-    assert Store().get_run(composed.run_id).options["program"] == str(out.resolve())
+    assert Store().get_run(composed.run_id).options["planner_program"] == str(out.resolve())
     assert [s.title for s in composed.plan.sections] == ["Why buy one", "Easy care"]
 
 
 def test_optimize_planner_with_mipro_on_a_fake_engine(tmp_path):
-    from writer.optimize import optimize
+    from writer.dspy.optimize import optimize
 
     out = tmp_path / "mipro.json"
     engine = SchemaEngine(seed=1)
@@ -184,9 +184,9 @@ def test_optimize_planner_with_mipro_on_a_fake_engine(tmp_path):
 
 
 def test_planner_compose_metric_writes_and_judges_the_document():
-    from writer.optimize import load_examples, planner_metric
     from planners.dspy_planner import PlanModule
-    from writer.dspy_lm import dspy_lm, run_module
+    from writer.dspy.lm import dspy_lm, run_module
+    from writer.dspy.optimize import load_examples, planner_metric
 
     engine = SchemaEngine(seed=2, fixed=GOOD_PLAN)
     call = CallRecorder(engine, Store())
@@ -203,7 +203,7 @@ def test_planner_compose_metric_writes_and_judges_the_document():
 
 def test_optimize_judge_and_judge_with_program(tmp_path):
     from judges import judge
-    from writer.optimize import optimize
+    from writer.dspy.optimize import optimize
 
     out = tmp_path / "quality.json"
     result = optimize("judge", JUDGE_TRAIN, judge="quality", engine=SchemaEngine(seed=5), out=out, max_demos=1,
@@ -220,7 +220,7 @@ def test_optimize_judge_and_judge_with_program(tmp_path):
 
 
 def test_program_kind_is_checked_with_one_line(tmp_path):
-    from writer.optimize import optimize
+    from writer.dspy.optimize import optimize
 
     judge_program = tmp_path / "judge.json"
     optimize("judge", JUDGE_TRAIN, engine=SchemaEngine(), out=judge_program, max_demos=0)
@@ -288,7 +288,7 @@ class _FakeVLLM(BaseHTTPRequestHandler):
 
 def test_served_vllm_goes_through_dspys_hosted_vllm_route_and_is_stored():
     from planners.dspy_planner import DSPyPlanner
-    from writer.dspy_lm import dspy_lm
+    from writer.dspy.lm import dspy_lm
     from writer.engines.openai_engine import OpenAIEngine
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeVLLM)
@@ -314,12 +314,13 @@ def test_served_vllm_goes_through_dspys_hosted_vllm_route_and_is_stored():
 
 
 def test_load_program_rejects_tampered_state(tmp_path):
-    from writer.programs import load_program
+    from planners.dspy_planner import PlanModule
+    from writer.dspy.programs import load_program
 
     path = tmp_path / "p.json"
     path.write_text(json.dumps({"writer_program": 1, "kind": "planner", "state": {"nope": {}}}))
     with pytest.raises(UsageError, match="does not fit its module"):
-        load_program(path, "planner")
+        load_program(path, "planner", PlanModule)
 
 
 def test_planner_schema_bounds_the_section_count_per_target():

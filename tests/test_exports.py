@@ -14,7 +14,7 @@ from datasets_out.filters import duplicate_reasons, filter_reason
 from datasets_out.records import Document, RolePair, best_and_worst, extend_prompt, lengthen_record
 from writer.artifacts import Plan, PlannedSection, WrittenSection
 from writer.errors import UnknownJobError, UsageError
-from writer.lengths import count_words
+from writer.text.lengths import count_words
 
 VOCAB = [f"{a}{b}" for a in ("river", "stone", "light", "cloud", "field", "ember", "glass", "north", "quiet", "amber")
          for b in ("wood", "fall", "song", "path", "gate", "mark", "line", "ward", "moor", "vale")]

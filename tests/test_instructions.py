@@ -8,12 +8,26 @@ import pytest
 from scripted_engine import ScriptedEngine
 
 from datasets_out.dedupe import keep_unique
-from writer.dataset.instructions import (CATEGORIES, MAX_ROUNDS, check, clean, parse_reply, read_topics, synthesize,
-                                         write_instructions)
-from writer.dataset.length_requirements import (BUCKETS, LENGTH_STYLES, add_length, bucket_of, length_schedule,
-                                                strip_length)
+from writer.dataset.instructions import (
+    CATEGORIES,
+    MAX_ROUNDS,
+    check,
+    clean,
+    parse_reply,
+    read_topics,
+    synthesize,
+    write_instructions,
+)
+from writer.dataset.length_requirements import (
+    BUCKETS,
+    LENGTH_STYLES,
+    add_length,
+    bucket_of,
+    length_schedule,
+    strip_length,
+)
 from writer.errors import UsageError
-from writer.lengths import parse_target_words
+from writer.text.lengths import parse_target_words
 
 TOPICS = ["the history of tea", "urban beekeeping", "volcanoes and the people who live near them"]
 

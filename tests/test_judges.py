@@ -10,20 +10,27 @@ from pathlib import Path
 import numpy as np
 import pytest
 import typer
+from scripted_engine import ScriptedEngine
 from typer.testing import CliRunner
 
 import writer
 from judges import JudgeInput, judge, judge_batch
-from judges.checklist import (FLAWLESS, ChecklistJudge, calibrate, checklist_schema, fit_weights, get_checklist,
-                              guess_category, load_checklists, load_weights)
+from judges.checklist import (
+    FLAWLESS,
+    calibrate,
+    checklist_schema,
+    fit_weights,
+    get_checklist,
+    guess_category,
+    load_checklists,
+    load_weights,
+)
 from judges.clear import is_na, pair_scores
-from judges.cli import judge_app
 from judges.length import length_score
 from judges.quality import DIMENSIONS, quality_score
 from judges.rules import plan_coverage, rule_metrics
-from scripted_engine import ScriptedEngine
+from writer.cli.judge import judge_app
 from writer.errors import UsageError
-from writer.store import Store
 
 PROSE = Path(__file__).parent / "fixtures" / "prose"
 runner = CliRunner()
@@ -332,17 +339,6 @@ def test_judge_batch_defaults_and_scores_in_range(store):
         judge("text", instruction="x", judges=["quality"], engine="nope")
 
 
-def test_judgments_table_is_added_by_migration_2(isolated):
-    from sqlalchemy import text
-
-    s = Store()
-    with s.engine.begin() as conn:
-        conn.execute(text("DROP TABLE judgments"))
-        conn.execute(text("DELETE FROM schema_version WHERE version = 2"))
-    s2 = Store()
-    s2.save_judgment("abc", "rules", 90.0, {"words": 3})
-    (row,) = s2.judgments("abc")
-    assert row.judge == "rules" and row.score == 90.0 and row.details == {"words": 3} and row.error is None
 
 
 # CLI

@@ -13,10 +13,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from judges.cli import judge_app
 from writer.artifacts import Plan, PlannedSection, WrittenSection
-from writer.lengths import count_words
+from writer.cli.judge import judge_app
 from writer.store import Store
+from writer.text.lengths import count_words
 
 pytestmark = pytest.mark.engine
 runner = CliRunner()

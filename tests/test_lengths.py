@@ -2,8 +2,10 @@ import json
 from pathlib import Path
 
 import pytest
+from scripted_engine import prose
 
-from writer.lengths import DEFAULT_WORDS, count_words, parse_target_words, resolve_target
+from writer.text.defects import remove_defects
+from writer.text.lengths import DEFAULT_WORDS, count_words, parse_target_words, resolve_target, trim_to_words
 
 
 @pytest.mark.parametrize("instruction, words", [
@@ -81,10 +83,20 @@ def test_count_words_english_and_cjk():
 
 
 def test_end_at_sentence_drops_a_trailing_fragment_only_when_enough_remains():
-    from writer.lengths import end_at_sentence
+    from writer.text.lengths import end_at_sentence
 
     assert end_at_sentence("One two three. Four five six", 2) == "One two three."
     assert end_at_sentence("One two three. Four five six", 5) == "One two three. Four five six"
     assert end_at_sentence("One. Two.", 1) == "One. Two."
     assert end_at_sentence('He said "hi." and then', 1) == 'He said "hi."'
     assert end_at_sentence("no sentence end at all", 1) == "no sentence end at all"
+
+
+def test_trim_and_clean():
+    text = "One two three. Four five six. Seven eight nine."
+    assert trim_to_words(text, 7) == "One two three. Four five six."
+    assert trim_to_words("word " * 50, 10).split() == ["word"] * 10
+    assert remove_defects("## Heading\n\nBody text.\n\nMore text.").text == "Body text.\n\nMore text."
+    assert count_words(trim_to_words(prose(500), 300)) <= 300
+    listed = "Steps:\n- Boil the water.\n- Warm the pot.\n\nThen steep it. Pour it out."
+    assert trim_to_words(listed, 10) == "Steps:\n- Boil the water.\n- Warm the pot.\n\nThen steep it."

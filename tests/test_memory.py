@@ -3,21 +3,20 @@
 import json
 
 import pytest
+from scripted_engine import ScriptedEngine, prompt_words, prose
 from typer.testing import CliRunner
 
 import writer
-from scripted_engine import ScriptedEngine, prose, topic_words
-from writer.context import TOKENS_PER_WORD
-from writer.artifacts import Plan, PlannedSection, WrittenSection
+from writer.artifacts import Plan, PlannedSection
 from writer.cli import app
-from writer.context import SectionBudget, SectionMemory, section_prompt
 from writer.engines.batching import BatchingEngine
-from writer.memory import compile_program
-from writer.memory.checks import check_section, copied_share, keywords
-from writer.memory.passes import accept_stitch, drop_repeated_sentences, split_opening, trim_to_total
-from writer.memory.summaries import extractive_summary, parse_memory
-from writer.lengths import count_words
+from writer.pipeline.context import TOKENS_PER_WORD
+from writer.pipeline.memory import compile_steps
+from writer.pipeline.memory.checks import check_section, copied_share, keywords
+from writer.pipeline.memory.passes import accept_stitch, drop_repeated_sentences, split_opening, trim_to_total
+from writer.pipeline.memory.summaries import extractive_summary, parse_memory
 from writer.store import Store
+from writer.text.lengths import count_words
 
 PLAN = {"sections": [{"title": "Origins", "main_point": "Where tea began", "words": 300},
                      {"title": "Trade", "main_point": "How tea travelled", "words": 400},
@@ -35,47 +34,19 @@ def long_plan(n: int, words: int = 500) -> Plan:
 
 def test_program_orders_section_instructions_then_document_passes():
     plan = Plan(instruction="x", target_words=1000, sections=[PlannedSection(**s) for s in PLAN["sections"]])
-    ops = [(i.op, i.section_index) for i in compile_program(plan, "sequential")]
+    ops = [(i.op, i.section_index) for i in compile_steps(plan, "sequential")]
     assert ops == [("write", 0), ("extend", 0), ("check", 0), ("summarise", 0),
                    ("write", 1), ("extend", 1), ("check", 1), ("summarise", 1),
                    ("write", 2), ("extend", 2), ("check", 2), ("consistency", None)]
-    ops = [(i.op, i.section_index) for i in compile_program(plan, "parallel")]
+    ops = [(i.op, i.section_index) for i in compile_steps(plan, "parallel")]
     assert ("summarise", 0) not in ops and ops[-3:] == [("stitch", 1), ("stitch", 2), ("consistency", None)]
-    assert [i.seq for i in compile_program(plan, "parallel")] == list(range(len(ops)))
+    assert [i.seq for i in compile_steps(plan, "parallel")] == list(range(len(ops)))
 
 
 # context assembly
 
-@pytest.mark.parametrize("window", [8192, 4096])
-def test_context_stays_within_the_window_for_a_20000_word_document(window):
-    engine = ScriptedEngine(context_window=window)
-    plan = long_plan(40)
-    written = [WrittenSection(index=i, title=s.title, text=prose(s.words, seed=i), words=s.words)
-               for i, s in enumerate(plan.sections)]
-    memory = SectionMemory(summaries=[(i, prose(80, seed=100 + i)) for i in range(40)],
-                           facts={"names": [f"Captain{i}" for i in range(30)],
-                                  "facts": [{"section": i, "text": prose(20, seed=200 + i)} for i in range(40)],
-                                  "open_threads": [prose(12, seed=300 + i) for i in range(10)]})
-    for index in (0, 1, 20, 39):
-        budget = SectionBudget.for_words(plan.sections[index].words)
-        mem = SectionMemory(summaries=memory.summaries[:index], facts=memory.facts, feedback="too short")
-        prompt = section_prompt(plan, index, written[:index], engine, budget, history_tokens=1024, memory=mem)
-        assert engine.count_tokens(prompt) + budget.max_tokens <= window
-        assert f"Write section {index + 1}," in prompt and "rejected: too short" in prompt
-        if index:
-            assert "What the earlier sections said" in prompt and f"Section {index}: " in prompt  # newest kept
-            assert "Names used so far" in prompt
 
 
-def test_memory_is_capped_by_memory_tokens():
-    engine = ScriptedEngine()
-    plan = long_plan(30)
-    memory = SectionMemory(summaries=[(i, prose(80, seed=i)) for i in range(29)])
-    budget = SectionBudget.for_words(500)
-    small = section_prompt(plan, 29, [], engine, budget, memory=memory, memory_tokens=200)
-    large = section_prompt(plan, 29, [], engine, budget, memory=memory, memory_tokens=2000)
-    assert small.count("\nSection ") < large.count("\nSection ")
-    assert "Section 29: " in small  # the most recent summary is the last one dropped
 
 
 # checks
@@ -152,8 +123,8 @@ def test_failing_checks_rerun_the_section_with_feedback_and_keep_the_best():
             return " " + prose(int(req.min_tokens / TOKENS_PER_WORD) + 5, seed=500 + len(engine.requests))
         attempts["n"] += 1
         words = int(req.min_tokens / TOKENS_PER_WORD) + 5
-        if "rejected" in req.messages[0].content:  # the second attempt is told why the first failed
-            return f"The story turns to {topic_words(req.messages[0].content)}. " + prose(words, seed=attempts["n"])
+        if "was rejected: strays" in req.messages[0].content:  # the second attempt is told why the first failed
+            return f"The story turns to {prompt_words(req.messages[0].content)}. " + prose(words, seed=attempts["n"])
         return prose(words, seed=attempts["n"])  # off topic
 
     engine = ScriptedEngine(reply=reply, on_topic=False)
@@ -162,7 +133,7 @@ def test_failing_checks_rerun_the_section_with_feedback_and_keep_the_best():
     writes = [c for c in store.calls(result.run_id) if c.stage == "write"]
     assert [c.section_index for c in writes] == [0, 0, 1, 1, 2, 2]
     assert "rejected: strays from its main point" in writes[1].messages[0]["content"]
-    checks = [r for r in store.program(result.run_id) if r.op == "check"]
+    checks = [r for r in store.steps(result.run_id) if r.op == "check"]
     assert all(r.status == "done" and r.attempts == 2 and r.note.startswith("passed") for r in checks)
     assert all(s.text.startswith("The story turns to") for s in result.sections)
 
@@ -172,7 +143,7 @@ def test_reruns_are_bounded_and_the_best_attempt_is_kept():
     result = writer.compose("Write a 1000-word essay about tea.", engine=engine)
     store = Store()
     assert [c.section_index for c in store.calls(result.run_id) if c.stage == "write"] == [0, 0, 1, 1, 2, 2]
-    checks = [r for r in store.program(result.run_id) if r.op == "check"]
+    checks = [r for r in store.steps(result.run_id) if r.op == "check"]
     assert all(r.status == "done" and r.note.startswith("kept best of 2 attempts") for r in checks)
     assert len(result.sections) == 3 and abs(result.words - 1000) <= 100
 
@@ -180,7 +151,7 @@ def test_reruns_are_bounded_and_the_best_attempt_is_kept():
 def test_memory_reads_and_writes_are_recorded_and_shown():
     result = writer.compose("Write a 1000-word essay about tea.", engine=ScriptedEngine(plan_reply=PLAN))
     store = Store()
-    program = {r.seq: r for r in store.program(result.run_id)}
+    program = {r.seq: r for r in store.steps(result.run_id)}
     events = store.memory_events(result.run_id)
     write_third = next(seq for seq, r in program.items() if r.op == "write" and r.section_index == 2)
     reads = {e.name for e in events if e.seq == write_third and e.action == "read"}
@@ -193,8 +164,8 @@ def test_memory_reads_and_writes_are_recorded_and_shown():
     shown = CliRunner().invoke(app, ["runs", "show", result.run_id, "--memory"])
     assert shown.exit_code == 0 and "summarise" in shown.output and "summary/0" in shown.output
     as_json = json.loads(CliRunner().invoke(app, ["runs", "show", result.run_id, "--memory", "--json"]).output)
-    assert [p["op"] for p in as_json["program"]][-1] == "consistency"
-    assert all(p["status"] == "done" for p in as_json["program"])
+    assert [p["op"] for p in as_json["steps"]][-1] == "consistency"
+    assert all(p["status"] == "done" for p in as_json["steps"])
 
 
 def test_a_crash_mid_program_resumes_at_the_failed_instruction():
@@ -217,12 +188,12 @@ def test_a_crash_mid_program_resumes_at_the_failed_instruction():
         writer.compose("Write a 1000-word essay about tea.", engine=engine)
     store = Store()
     run = store.list_runs()[0]
-    pending = [(r.op, r.section_index) for r in store.program(run.id) if r.status == "pending"]
+    pending = [(r.op, r.section_index) for r in store.steps(run.id) if r.status == "pending"]
     assert pending[0] == ("summarise", 1) and len(store.sections(run.id)) == 2
     state["crash"] = False
     result = writer.compose(resume=run.id, engine=engine)
     assert [c.section_index for c in store.calls(run.id) if c.stage == "write"] == [0, 1, 2]
-    assert len(result.sections) == 3 and all(r.status == "done" for r in store.program(run.id))
+    assert len(result.sections) == 3 and all(r.status == "done" for r in store.steps(run.id))
     assert store.read_file(run.id, "summary/1")  # the extractive fallback, since the model's summary was empty
 
 

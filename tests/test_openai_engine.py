@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from writer.engines.base import ChatRequest, Message
-from writer.repetition import loop_start
+from writer.text.repetition import loop_start
 
 PROSE = ("Owls hunt at night. Their feathers are soft, so they fly without a sound. Most owls eat mice, "
          "voles and insects, and some catch fish. ")

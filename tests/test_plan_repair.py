@@ -1,13 +1,19 @@
 import json
 
 import pytest
+from scripted_engine import ScriptedEngine
 
 from planners.agentwrite import AgentWritePlanner, parse_sections, plan_schema
-from planners.repair import (MAX_SECTION_WORDS, MIN_SECTION_WORDS, allocate, repair_plan, section_count_bounds,
-                             suggested_sections)
-from scripted_engine import ScriptedEngine
+from planners.repair import (
+    MAX_SECTION_WORDS,
+    MIN_SECTION_WORDS,
+    allocate,
+    repair_plan,
+    section_count_bounds,
+    suggested_sections,
+)
 from writer.calls import CallRecorder
-from writer.lengths import TargetLength
+from writer.text.lengths import TargetLength
 
 INSTRUCTION = "Write an essay about the history of tea."
 

@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 
 from planners.agentwrite import parse_sections
 from writer.cli import app
-from writer.lengths import count_words
 from writer.store import Store
+from writer.text.lengths import count_words
 
 pytestmark = pytest.mark.engine
 runner = CliRunner()
@@ -131,7 +131,10 @@ def test_engine_serves_concurrent_callers_continuously(embedded_engine):
 
     long = threading.Thread(target=ask, args=("a whale", 240))
     long.start()
-    time.sleep(1.0)
+    deadline = time.time() + 60  # the long request is decoding before the short one is sent
+    while not embedded_engine.stepper.running and time.time() < deadline:
+        time.sleep(0.01)
+    assert embedded_engine.stepper.running, "the long request never started"
     ask("a mouse", 8)
     long.join()
     assert done["a mouse"] < done["a whale"]
@@ -150,7 +153,7 @@ def looping_pair():
 
 def test_engine_stops_a_looping_generation_early(embedded_engine):
     """With stop_on_loop the engine aborts a generation once it loops, instead of running to min_tokens."""
-    from writer.repetition import loop_start
+    from writer.text.repetition import loop_start
 
     watched, unwatched = embedded_engine.generate(looping_pair())
     assert unwatched.completion_tokens == 400 and loop_start(unwatched.text) is not None  # it does loop
@@ -261,7 +264,7 @@ def test_openai_engine_against_a_served_model(served_model, tmp_path):
 def test_openai_engine_stops_a_looping_generation_early(served_model):
     """stop_on_loop over HTTP: the request is streamed and dropped once it loops, as in the in-process engine."""
     from writer.engines.openai_engine import OpenAIEngine
-    from writer.repetition import loop_start
+    from writer.text.repetition import loop_start
 
     engine = OpenAIEngine(base_url=served_model, concurrency=2)
     watched, unwatched = engine.generate(looping_pair())
@@ -303,7 +306,7 @@ def test_section_cut_short_is_extended_to_its_budget(embedded_engine):
     for planned, section in zip(result.plan.sections, result.sections):
         assert 0.85 * planned.words <= section.words <= 1.1 * planned.words, (planned.words, section.words)
     assert {"extend"} <= {c.stage for c in store.calls(result.run_id)}
-    extends = [r for r in store.program(result.run_id) if r.op == "extend"]
+    extends = [r for r in store.steps(result.run_id) if r.op == "extend"]
     assert all(r.status == "done" and "->" in r.note for r in extends)
 
 
@@ -318,7 +321,7 @@ def test_parallel_mode_with_memory_on_the_real_engine(embedded_engine, tmp_path)
     assert abs(info["words"] - 1100) / 1100 <= 0.1, info["words"]
     store = Store()
     assert store.get_run(info["run_id"]).options["mode"] == "parallel"
-    program = store.program(info["run_id"])
+    program = store.steps(info["run_id"])
     assert all(r.status == "done" for r in program)
     calls = store.calls(info["run_id"])
     plan_call = calls[0]
@@ -328,7 +331,7 @@ def test_parallel_mode_with_memory_on_the_real_engine(embedded_engine, tmp_path)
     assert stages.count("stitch") == info["sections"] - 1 >= 1
     shown = runner.invoke(app, ["runs", "show", info["run_id"], "--memory", "--json"])
     memory = json.loads(shown.output)
-    assert [p["op"] for p in memory["program"]][-1] == "consistency"
+    assert [p["op"] for p in memory["steps"]][-1] == "consistency"
     assert {e["name"] for e in memory["events"]} >= {"plan", "draft/0", "section/0"}
 
 

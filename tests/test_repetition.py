@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from writer.repetition import cut_loop, loop_start
+from writer.text.repetition import cut_loop, loop_start
 
 PROSE = sorted((Path(__file__).parent / "fixtures" / "prose").glob("*.md"))
 

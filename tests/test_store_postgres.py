@@ -15,9 +15,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from scripted_engine import ScriptedEngine
 
 import writer
-from scripted_engine import ScriptedEngine
 from writer.store import Store
 
 

@@ -12,9 +12,9 @@ embedded model and takes a minute.
 from __future__ import annotations
 
 import pytest
+from test_exports import STANDARD, load, make_job, prose
 
 from datasets_out.export import export_job
-from test_exports import STANDARD, load, make_job, prose
 
 pytestmark = pytest.mark.engine  # trl is in the `test` extra: a missing install fails, never skips
 

@@ -28,7 +28,7 @@ class Plan(BaseModel):
 
 
 class WrittenSection(BaseModel):
-    """A finished section as stored, with what the defect checks (`writer.defects`) found while writing it
+    """A finished section as stored, with what the defect checks (`writer.text.defects`) found while writing it
     (all cut, unless also counted in `defects_left`)."""
 
     index: int
@@ -37,6 +37,15 @@ class WrittenSection(BaseModel):
     words: int
     defects: dict[str, int] = Field(default_factory=dict)
     defects_left: dict[str, int] = Field(default_factory=dict)
+
+
+def document_text(sections: list[WrittenSection]) -> str:
+    """The document: sections in order, each under its title when there are several."""
+    if not sections:
+        return ""
+    if len(sections) == 1:
+        return sections[0].text.strip() + "\n"
+    return "\n\n".join(f"## {s.title}\n\n{s.text.strip()}" for s in sections) + "\n"
 
 
 class Stats(BaseModel):

@@ -9,29 +9,36 @@ The config file holds the same keys in lower case without the prefix, e.g. `mode
 from __future__ import annotations
 
 import os
-import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
+import tomllib
 
 from writer.errors import UsageError
 
 APP = "writer"
 
 
+def _folder(variable: str, default: str, what: str) -> Path:
+    path = Path(os.environ.get(variable) or default).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{what} {path} cannot be used ({variable}): {exc.strerror or exc}") from None
+    if not os.access(path, os.W_OK):
+        raise UsageError(f"{what} {path} is not writable ({variable})")
+    return path
+
+
 def data_dir() -> Path:
     """Folder of the store and checkpoints (XDG data dir unless WRITER_DATA_DIR)."""
-    path = Path(os.environ.get("WRITER_DATA_DIR") or platformdirs.user_data_dir(APP))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _folder("WRITER_DATA_DIR", platformdirs.user_data_dir(APP), "data dir")
 
 
 def cache_dir() -> Path:
     """Folder of converted models and other caches (XDG cache dir unless WRITER_CACHE_DIR)."""
-    path = Path(os.environ.get("WRITER_CACHE_DIR") or platformdirs.user_cache_dir(APP))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _folder("WRITER_CACHE_DIR", platformdirs.user_cache_dir(APP), "cache dir")
 
 
 def config_path() -> Path:
@@ -57,7 +64,6 @@ class EngineSettings:
     base_url: str | None = None
     api_key: str | None = None
     concurrency: int = 8
-    extra: dict = field(default_factory=dict)
 
 
 def engine_settings(

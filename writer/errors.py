@@ -8,9 +8,17 @@ class WriterError(Exception):
 
 
 class UsageError(WriterError):
-    """The user asked for something that cannot be done as asked (bad input, unknown name): exit code 2."""
+    """The user asked for something that cannot be done as asked (bad input, unknown name): exit code 2.
+
+    `option` names the argument at fault ("words"), so a front end can say it its own way: the CLI shows the
+    flag (`--words must be ...`); the library's message names the argument, never a flag.
+    """
 
     exit_code = 2
+
+    def __init__(self, message: str, option: str | None = None):
+        super().__init__(message)
+        self.option = option
 
 
 class UnknownRunError(UsageError):
@@ -27,10 +35,6 @@ class EngineConfigError(UsageError):
 
 class EngineError(WriterError):
     """The engine failed while generating."""
-
-
-class PlanError(WriterError):
-    """No usable plan could be made."""
 
 
 class UnknownModelError(UsageError):

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import re
-import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,11 +23,13 @@ from pathlib import Path
 
 from datasets_out.dedupe import keep_unique, normalize
 from prompts import render
+from writer.atomic import write_atomic
 from writer.calls import CallRecorder
-from writer.engines.base import ChatRequest, Engine, Message
 from writer.dataset.length_requirements import LENGTH_STYLES, length_schedule, noun_phrase, strip_length, with_length
+from writer.engines.base import ChatRequest, Engine, Message
 from writer.errors import UsageError
-from writer.lengths import parse_target_words
+from writer.text.lengths import parse_target_words
+from writer.text.words import content_words, stem, tokens
 
 TEMPLATE = "dataset/instructions.j2"
 STAGE = "instructions"
@@ -68,13 +68,9 @@ deliver discuss argue analyze analyse review outline pen present compare explore
 narrate give share reflect evaluate recount investigate convince introduce teach document examine detail
 chronicle profile critique portray depict""".split())
 
-_STOPWORDS = set("""the a an and or of to in on for with about from by at as is are was were be its it this that
-these those how why what when where who which into over under between their his her our your my new
-some any all very more most""".split())
 
 _LEADING_JUNK = re.compile(r"^\s*(?:(?:\d+|[a-zA-Z])[.):]\s+|[-*•·]\s*|#+\s*|instruction\s*\d*\s*:\s*)+", re.I)
 _QUOTES = "\"'“”‘’`«»"
-_WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?")
 
 ProgressFn = Callable[[int, int], None]
 
@@ -125,19 +121,11 @@ def read_topics(path: Path) -> list[str]:
 
 
 def write_instructions(path: Path, records: list[dict]) -> None:
-    """Write records as JSONL atomically (temp file + os.replace), so a crash never leaves half a file."""
+    """Write records as JSONL atomically, so a crash never leaves half a file."""
     path = Path(path)
     if not path.parent.is_dir():
         raise UsageError(f"folder does not exist: {path.parent}")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for record in records:
-                f.write(json.dumps(record, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
 
 
 # ---------------------------------------------------------------- candidate cleaning and checks
@@ -159,14 +147,9 @@ def clean(text: str) -> str:
     return text
 
 
-def _stem(word: str) -> str:
-    return re.sub(r"(ies|es|s|ing|ed)$", "", word) if len(word) > 4 else word
-
-
 def _content_words(text: str) -> set[str]:
-    words = [w.lower() for w in _WORD.findall(text)]
-    content = {_stem(w) for w in words if w not in _STOPWORDS and len(w) >= 3}
-    return content or {_stem(w) for w in words}
+    content = {stem(w) for w in content_words(text)}
+    return content or {stem(w) for w in tokens(text)}
 
 
 def example_for(topic: str) -> tuple[str, str]:
@@ -201,10 +184,10 @@ def check(candidate: str, topic: str, category: str) -> tuple[str | None, str]:
     if norm == normalize(example_instruction(category, example_topic)) or (
             normalize(marker) in norm and normalize(marker) not in normalize(topic)):
         return "example_copy", text
-    words = {w.lower() for w in _WORD.findall(text)}
+    words = set(tokens(text))
     if not words & _REQUEST_WORDS:
         return "not_instruction", text
-    if not ({_stem(w) for w in words} & _content_words(topic)):
+    if not ({stem(w) for w in words} & _content_words(topic)):
         return "off_topic", text
     return None, text[0].upper() + text[1:]
 

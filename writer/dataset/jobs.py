@@ -22,11 +22,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from judges import judge
+from writer.engines import is_concurrent
 from writer.engines.base import Engine
 from writer.engines.batching import shareable
 from writer.errors import UsageError
-from writer.lengths import MAX_WORDS, resolve_target
+from writer.events import RunCreated, SectionDone
+from writer.pipeline.run import continue_run, create_run
 from writer.store import JobItemRow, JobRow, Store
+from writer.text.lengths import MAX_WORDS, TargetLength, resolve_target
 
 INSTRUCTION_FIELDS = ("instruction", "prompt")  # "prompt": LongBench-Write's and LongWriter's name
 CATEGORY_FIELDS = ("category", "type")
@@ -57,7 +61,7 @@ def read_instructions(path: str | Path, *, samples: int = 1, words_field: str = 
     if not path.is_file():
         raise UsageError(f"instructions file not found: {path}")
     if not 1 <= samples <= MAX_SAMPLES:
-        raise UsageError(f"--samples must be between 1 and {MAX_SAMPLES}, got {samples}")
+        raise UsageError(f"samples must be between 1 and {MAX_SAMPLES}, got {samples}", option="samples")
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError:
@@ -115,7 +119,7 @@ def output_folder(out: str | Path) -> Path:
     """The job's document folder: created if missing, but its parent must exist (a typo is an error)."""
     path = Path(out).expanduser().resolve()
     if path.exists() and not path.is_dir():
-        raise UsageError(f"--out is a file, not a folder: {path}")
+        raise UsageError(f"out is a file, not a folder: {path}", option="out")
     if not path.parent.is_dir():
         raise UsageError(f"output folder's parent does not exist: {path.parent}")
     path.mkdir(exist_ok=True)
@@ -127,7 +131,7 @@ def create_job(store: Store, instructions: str | Path, *, out: str | Path, engin
                judges: list[str] | None = None, engine_options: dict | None = None) -> tuple[str, ParsedInstructions]:
     """Store a new job for `instructions` (every item pending); returns its name and what was parsed."""
     if concurrency < 1:
-        raise UsageError(f"--concurrency must be at least 1, got {concurrency}")
+        raise UsageError(f"concurrency must be at least 1, got {concurrency}", option="concurrency")
     parsed = read_instructions(instructions, samples=samples, words_field=words_field)
     folder = output_folder(out)
     name = name or Path(instructions).stem
@@ -174,30 +178,28 @@ def process_item(store: Store, job: JobRow, item: JobItemRow, engine: Engine,
 
     Used by the local thread pool and by the Ray workers alike.
     """
-    from judges import judge
-    from writer import api
-
     notify = on_event or (lambda kind, data: None)
     opts = job.options or {}
     started = time.perf_counter()
     try:
         run_id = item.run_id
         if run_id is None or store.get_run(run_id).status != "done":
-            def record_run(kind: str, data: dict) -> None:
-                if kind == "run":  # the run exists: from now on a resume continues it, never starts another
-                    store.update_item(item.id, run_id=data["run_id"], status="running", error=None)
-                elif kind == "section_done":
-                    notify("section_done", {"item": item.id, "words": data["section"].words})
+            def record_run(event) -> None:
+                if isinstance(event, RunCreated):  # from now on a resume continues this run, never starts another
+                    store.update_item(item.id, run_id=event.run_id, status="running", error=None)
+                elif isinstance(event, SectionDone):
+                    notify("section_done", {"item": item.id, "words": event.section.words})
 
             output = Path(opts["out"]) / f"{item.line:05d}-{item.sample + 1}.md" if opts.get("out") else None
             if run_id is None:
                 store.update_item(item.id, status="running", error=None)
-                result = api.compose(item.instruction, words=item.required_words, engine=engine, store=store,
-                                     output=output, on_event=record_run)
-            else:
-                result = api.compose(resume=run_id, engine=engine, store=store, on_event=record_run)
+                run_id = create_run(store, item.instruction, TargetLength(item.required_words, "option"),
+                                    engine=engine.name, model=engine.model_id, base_url=getattr(engine, "base_url", None),
+                                    mode="parallel" if is_concurrent(engine) else "sequential", on_event=record_run)
+            result = continue_run(store, run_id, engine, output_path=str(output) if output else None,
+                                  on_event=record_run)
         else:
-            result = api.get_run(run_id, store=store)
+            result = store.load_result(run_id)
         # a one-section document carries no heading (`assemble`), so there is no title to look for
         titles = [s.title for s in result.plan.sections] if result.plan and len(result.sections) > 1 else None
         verdict = judge(result.text, instruction=item.instruction, words=item.required_words, plan_titles=titles,

@@ -2,7 +2,7 @@
 
 `length_schedule` spreads lengths over LongBench-Write's buckets (<500, 500-2k, 2k-4k, >4k words),
 log-uniform inside each and rounded to natural numbers; `with_length` adds one in a varied
-phrasing that `writer.lengths.parse_target_words` reads back exactly; `strip_length` removes one
+phrasing that `writer.text.lengths.parse_target_words` reads back exactly; `strip_length` removes one
 a model wrote itself, so the code, not the model, decides every length.
 """
 
@@ -12,7 +12,7 @@ import math
 import random
 import re
 
-from writer.lengths import parse_target_words
+from writer.text.lengths import parse_target_words
 
 # LongBench-Write's length buckets, [low, high) in words; None: no upper bound.
 BUCKETS: tuple[tuple[int, int | None], ...] = ((0, 500), (500, 2000), (2000, 4000), (4000, None))

@@ -13,7 +13,10 @@ from __future__ import annotations
 import os
 import socket
 
+from writer.config import engine_settings
 from writer.dataset.jobs import JobClock, JobEvent, JobStatus, claim, job_status, process_item, todo
+from writer.engines import get_engine
+from writer.engines.batching import shareable
 from writer.errors import UsageError
 from writer.store import Store
 
@@ -24,10 +27,6 @@ class DocumentWorker:
     """One engine and a store connection; `process` writes one job item on them."""
 
     def __init__(self, store_url: str, engine_options: dict):
-        from writer.config import engine_settings
-        from writer.engines import get_engine
-        from writer.engines.batching import shareable
-
         self.store = Store(store_url)
         self.engine = shareable(get_engine(engine_settings(**engine_options)))
 
@@ -47,7 +46,7 @@ def start_ray(address: str | None, workers: int):
     try:
         import ray
     except ImportError:
-        raise UsageError("--ray needs the ray package: pip install 'writer[ray]'") from None
+        raise UsageError("ray needs the ray package: pip install 'writer[ray]'", option="ray") from None
     env = {k: v for k, v in os.environ.items() if k.startswith(FORWARDED_ENV)}
     if address in (None, "", "local"):
         ray.init(num_cpus=max(os.cpu_count() or 1, workers), include_dashboard=False, log_to_driver=False,

@@ -1,50 +1,56 @@
-"""Engines: a name -> class registry, fed by the built-ins and by `writer.engines` entry points.
+"""Engines: a name -> class registry (`writer.registry`), fed by the built-ins and by `writer.engines`
+entry points.
 
 `get_engine` keeps one engine per settings in the process, so repeated compose calls in
-one program (or one test session) pay vLLM's start-up once.
+one program (or one test session) pay vLLM's start-up once. `check_settings` validates what an
+engine will be built from without building it (model names and folders included), so bad
+input is one line before anything runs.
 """
 
 from __future__ import annotations
 
 import atexit
-import importlib
-from importlib.metadata import entry_points
 
 from writer.config import EngineSettings, engine_settings
+from writer.engines import models
 from writer.engines.base import ChatRequest, Completion, Engine, Message
-from writer.errors import EngineConfigError, UsageError
+from writer.registry import Registry
 
-__all__ = ["ChatRequest", "Completion", "Engine", "Message", "get_engine", "engine_names", "check_engine_name",
-           "close_engines"]
+__all__ = ["ChatRequest", "Completion", "Engine", "Message", "ENGINES", "get_engine", "resolve_engine",
+           "engine_names", "check_engine_name", "check_settings", "is_concurrent", "close_engines"]
 
-_BUILTIN = {
+ENGINES = Registry("engine", "writer.engines", {
     "vllm": "writer.engines.vllm_engine:VLLMEngine",
     "openai": "writer.engines.openai_engine:OpenAIEngine",
-}
+})
 _OPEN: dict[tuple, Engine] = {}
 
 
 def engine_names() -> list[str]:
-    names = set(_BUILTIN)
-    names.update(ep.name for ep in entry_points(group="writer.engines"))
-    return sorted(names)
+    return ENGINES.names()
 
 
 def check_engine_name(name: str | None) -> None:
     """UsageError (one line) for an engine name that is neither built in nor a plugin; None is fine."""
-    if name is not None and name not in engine_names():
-        raise UsageError(f"unknown engine {name!r}; choose one of: {', '.join(engine_names())}")
+    if name is not None:
+        ENGINES.check(name)
+
+
+def check_settings(settings: EngineSettings) -> None:
+    """Everything about `settings` that can be checked without building the engine: its name, and for the
+    in-process engine a registered model that is installed or a model folder that exists."""
+    ENGINES.check(settings.engine)
+    if settings.engine == "vllm":
+        models.resolve(settings.model)
+
+
+def is_concurrent(engine: Engine | str) -> bool:
+    """Whether an engine (or the class of an engine name) batches concurrent callers itself."""
+    return bool(getattr(engine if isinstance(engine, Engine) else ENGINES.load(engine), "concurrent", False))
 
 
 def _engine_class(name: str) -> type[Engine]:
-    target = _BUILTIN.get(name)
-    if target is None:
-        for ep in entry_points(group="writer.engines"):
-            if ep.name == name:
-                return ep.load()
-        raise EngineConfigError(f"unknown engine {name!r}; choose one of: {', '.join(engine_names())}")
-    module, _, cls = target.partition(":")
-    return getattr(importlib.import_module(module), cls)
+    return ENGINES.load(name)
 
 
 def get_engine(settings: EngineSettings | None = None, **overrides) -> Engine:
@@ -57,16 +63,28 @@ def get_engine(settings: EngineSettings | None = None, **overrides) -> Engine:
     if settings.engine == "openai":
         engine = cls(base_url=settings.base_url, model=settings.model, api_key=settings.api_key,
                      concurrency=settings.concurrency)
-    elif settings.engine == "vllm":
-        engine = cls(model=settings.model, **settings.extra)
     else:
-        engine = cls(**{"model": settings.model, **settings.extra})
+        engine = cls(model=settings.model)
     if not _OPEN:
         # Registered after vLLM's own multiprocessing hooks, so it runs before them at exit:
         # without it the interpreter waits forever on vLLM's engine process.
         atexit.register(close_engines)
     _OPEN[key] = engine
     return engine
+
+
+def resolve_engine(engine: Engine | str | None = None, model: str | None = None, base_url: str | None = None,
+                   api_key: str | None = None, concurrency: int | None = None) -> Engine:
+    """An `Engine` instance from an instance, or from a name plus options (env/config fill the rest)."""
+    if isinstance(engine, Engine):
+        return engine
+    return get_engine(settings_for(engine, model, base_url, api_key, concurrency))
+
+
+def settings_for(engine: str | None = None, model: str | None = None, base_url: str | None = None,
+                 api_key: str | None = None, concurrency: int | None = None) -> EngineSettings:
+    """The settings a name plus options resolve to (arguments, then environment, then the config file)."""
+    return engine_settings(engine=engine, model=model, base_url=base_url, api_key=api_key, concurrency=concurrency)
 
 
 def close_engines() -> None:

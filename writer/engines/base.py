@@ -36,7 +36,7 @@ class ChatRequest(BaseModel):
     `continue_final`: the last message is an assistant prefill that the model continues
     (the text returned is only the continuation). `json_schema`: constrain the reply to
     JSON matching this schema. `stop_on_loop`: the engine may stop generating where the text
-    starts looping (`writer.repetition`) and return it cut there, finish_reason "loop"; engines
+    starts looping (`writer.text.repetition`) and return it cut there, finish_reason "loop"; engines
     that cannot watch a generation ignore it (callers cut loops afterwards anyway). `bad_words`:
     words (token sequences) the model may not generate, as vLLM's `bad_words`; engines that cannot
     ban words ignore it (the defect checks catch what they let through).

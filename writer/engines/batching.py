@@ -53,13 +53,15 @@ class BatchingEngine(Engine):
         with self._cond:
             self._queue.append(job)
             self._cond.notify_all()
-            while job.results is None and job.error is None:
-                if self._busy:
+        while True:
+            with self._cond:
+                while job.results is None and job.error is None and self._busy:
                     self._cond.wait()
-                    continue
+                if job.results is not None or job.error is not None:
+                    break
                 self._busy = True
-                break
-        if job.results is None and job.error is None:
+            # leading a batch need not include this caller's own job (max_requests may leave it for the next
+            # one): lead until it has been served
             self._lead()
         if job.error is not None:
             raise job.error

@@ -16,7 +16,7 @@ import openai
 
 from writer.engines.base import ChatRequest, Completion, Engine
 from writer.errors import EngineConfigError, EngineError
-from writer.repetition import LOOP_CHECK_TOKENS, loop_start
+from writer.text.repetition import LOOP_CHECK_TOKENS, loop_start
 
 
 class OpenAIEngine(Engine):

@@ -1,7 +1,7 @@
 """Reuse the token ids the engine generated when a later prompt repeats that text.
 
 The Extender and continuations follow up earlier calls: their prompt is an earlier prompt plus the
-model's own output (see `writer.lengthen`). vLLM's prefix cache matches token ids, not text, and a
+model's own output (see `writer.pipeline.lengthen`). vLLM's prefix cache matches token ids, not text, and a
 sampled sequence is not always the tokenizer's own encoding of its text: the model may write
 ".\\n\\n1." as other tokens than the tokenizer would. Rendering the follow-up from text then misses the
 cache from the first such token on, and the engine prefills the rest of the draft again.

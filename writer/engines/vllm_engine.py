@@ -31,7 +31,7 @@ from writer.engines.base import ChatRequest, Completion, Engine
 from writer.engines.models import registered_name, resolve
 from writer.engines.token_reuse import TokenReuse
 from writer.errors import EngineConfigError
-from writer.repetition import LOOP_CHECK_TOKENS, loop_start
+from writer.text.repetition import LOOP_CHECK_TOKENS, loop_start
 
 
 def cpu_bind_list() -> str:
@@ -43,7 +43,7 @@ class _Stepper:
     """The thread that owns vLLM's engine loop: adds submitted requests, steps, resolves finished ones.
 
     Requests submitted with `watch_loops` are checked every LOOP_CHECK_TOKENS tokens while they
-    generate; one that starts looping (`writer.repetition`) is aborted there and returned cut at
+    generate; one that starts looping (`writer.text.repetition`) is aborted there and returned cut at
     the loop's start with finish_reason "loop", instead of spending tokens up to its limit.
     """
 

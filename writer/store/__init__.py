@@ -7,24 +7,43 @@ when the store is opened.
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import create_engine, func, inspect, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Engine as SQLEngine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.orm import sessionmaker
 
-from writer.artifacts import Plan, PlannedSection, Stats, WrittenSection
+from writer.artifacts import ComposeResult, Plan, PlannedSection, Stats, WrittenSection, document_text
+from prompts import template_hash
 from writer.config import db_url
 from writer.engines.base import ChatRequest, Completion
 from writer.errors import UnknownJobError, UnknownRunError, UsageError
-from writer.lengths import count_words
-from writer.store.models import (Base, CallRow, CandidateRow, InstructionRow, JobItemRow, JobRow, JudgmentRow,
-                                 MemoryEventRow, MemoryFileRow, PlanRow, PlanSectionRow, RoleRecord, Run, SchemaVersion,
-                                 SectionRow, utcnow)
+from writer.store.models import (
+    Base,
+    CallRow,
+    CandidateRow,
+    JobItemRow,
+    JobRow,
+    JudgmentRow,
+    MemoryEventRow,
+    MemoryFileRow,
+    PlanRow,
+    PlanSectionRow,
+    RoleRecord,
+    Run,
+    SchemaVersion,
+    SectionRow,
+    StepRow,
+    utcnow,
+)
+from writer.text.lengths import count_words
 
-__all__ = ["Store", "Run", "CallRow", "CandidateRow", "JudgmentRow", "RoleRecord", "InstructionRow", "MemoryFileRow",
+__all__ = ["Store", "Run", "CallRow", "CandidateRow", "JudgmentRow", "RoleRecord", "StepRow", "MemoryFileRow",
            "MemoryEventRow", "JobRow", "JobItemRow"]
 
 
@@ -46,7 +65,7 @@ def _migration_4(bind: SQLEngine) -> None:
 
 
 def _migration_5(bind: SQLEngine) -> None:
-    for row in (InstructionRow, MemoryFileRow, MemoryEventRow):
+    for row in (StepRow, MemoryFileRow, MemoryEventRow):
         row.__table__.create(bind, checkfirst=True)
 
 
@@ -71,8 +90,24 @@ def _migration_8(bind: SQLEngine) -> None:
                 conn.execute(sql_text(f"ALTER TABLE sections ADD COLUMN {column} JSON"))
 
 
+def _migration_9(bind: SQLEngine) -> None:
+    """The stored program's table is `steps` (it was `instructions`, a word that also means the user's request)."""
+    tables = set(inspect(bind).get_table_names())
+    if "instructions" in tables and "steps" not in tables:
+        with bind.begin() as conn:
+            conn.execute(sql_text("ALTER TABLE instructions RENAME TO steps"))
+
+
+def _migration_10(bind: SQLEngine) -> None:
+    """calls.template_hash: which version of its prompt template each call was rendered from."""
+    if "template_hash" not in {c["name"] for c in inspect(bind).get_columns("calls")}:
+        with bind.begin() as conn:
+            conn.execute(sql_text("ALTER TABLE calls ADD COLUMN template_hash VARCHAR(16)"))
+
+
 MIGRATIONS: list[Callable[[SQLEngine], None]] = [_migration_1, _migration_2, _migration_3, _migration_4,
-                                                 _migration_5, _migration_6, _migration_7, _migration_8]
+                                                 _migration_5, _migration_6, _migration_7, _migration_8, _migration_9,
+                                                 _migration_10]
 
 
 class Store:
@@ -84,11 +119,27 @@ class Store:
         try:
             self.engine = create_engine(self.url, **kwargs)
         except Exception as exc:  # bad URL or missing driver
-            raise UsageError(f"cannot open store {self.url!r}: {exc}") from None
+            raise UsageError(f"cannot open store {self.url!r}: {_first_line(exc)}") from None
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
         self._migrate()
 
     def _migrate(self) -> None:
+        """Apply the migrations this store lacks. Threads of one process take turns; another process migrating
+        the same new store at the same moment makes a step fail ("already exists"), which is retried: the
+        second look finds that step applied."""
+        with _MIGRATING:
+            for attempt in range(5):
+                try:
+                    self._apply_migrations()
+                    return
+                except (OperationalError, ProgrammingError, IntegrityError) as exc:
+                    if not _migration_race(exc) or attempt == 4:
+                        raise UsageError(f"cannot open store {self.url!r}: {_first_line(exc.orig or exc)}") from None
+                    time.sleep(0.2 * (attempt + 1))
+                except DBAPIError as exc:  # unreachable server, unopenable file
+                    raise UsageError(f"cannot open store {self.url!r}: {_first_line(exc.orig or exc)}") from None
+
+    def _apply_migrations(self) -> None:
         if not inspect(self.engine).has_table("schema_version"):
             SchemaVersion.__table__.create(self.engine, checkfirst=True)
         with self.Session.begin() as s:
@@ -118,6 +169,19 @@ class Store:
     def list_runs(self, limit: int = 50) -> Sequence[Run]:
         with self.Session() as s:
             return s.scalars(select(Run).order_by(Run.created_at.desc()).limit(limit)).all()
+
+    def load_result(self, run_id: str) -> ComposeResult:
+        """A run as a ComposeResult: the text so far, plan, sections, and token counts from its call log."""
+        run = self.get_run(run_id)
+        plan = self.load_plan(run_id)
+        sections = self.sections(run_id)
+        text = document_text(sections) if plan else ""
+        calls = self.call_stats(run_id)
+        stats = Stats(words=count_words(text), sections=len(sections), seconds=run.seconds, calls=calls.calls,
+                      prompt_tokens=calls.prompt_tokens, cached_tokens=calls.cached_tokens,
+                      output_tokens=calls.output_tokens)
+        return ComposeResult(run_id=run_id, instruction=run.instruction, text=text, plan=plan, sections=sections,
+                             stats=stats, output_path=run.output_path)
 
     def update_run(self, run_id: str, **fields) -> None:
         with self.Session.begin() as s:
@@ -190,6 +254,7 @@ class Store:
             for req, comp in zip(requests, completions):
                 params = req.model_dump(exclude={"messages"})
                 s.add(CallRow(run_id=run_id, stage=stage, section_index=section_index, template=template,
+                              template_hash=template_hash(template) if template else None,
                               messages=[m.model_dump() for m in req.messages], params=params, output=comp.text,
                               prompt_tokens=comp.prompt_tokens, completion_tokens=comp.completion_tokens,
                               cached_tokens=comp.cached_tokens,
@@ -256,24 +321,24 @@ class Store:
                 query = query.where(RoleRecord.role == role)
             return s.scalars(query.order_by(RoleRecord.id)).all()
 
-    # the stored program (instruction registry)
-    def save_program(self, run_id: str, instructions: list[dict]) -> None:
-        """Store a compiled program: dicts with seq, op, section_index. A run's program is saved once."""
+    # the stored program (L2MAC's instruction registry): a run's steps
+    def save_steps(self, run_id: str, steps: list[dict]) -> None:
+        """Store a compiled program: dicts with seq, op, section_index. A run's steps are saved once."""
         with self.Session.begin() as s:
-            if s.scalars(select(InstructionRow.id).where(InstructionRow.run_id == run_id)).first() is not None:
+            if s.scalars(select(StepRow.id).where(StepRow.run_id == run_id)).first() is not None:
                 return
-            for ins in instructions:
-                s.add(InstructionRow(run_id=run_id, seq=ins["seq"], op=ins["op"], section_index=ins["section_index"]))
+            for step in steps:
+                s.add(StepRow(run_id=run_id, seq=step["seq"], op=step["op"], section_index=step["section_index"]))
 
-    def program(self, run_id: str) -> Sequence[InstructionRow]:
+    def steps(self, run_id: str) -> Sequence[StepRow]:
         with self.Session() as s:
-            return s.scalars(select(InstructionRow).where(InstructionRow.run_id == run_id)
-                             .order_by(InstructionRow.seq)).all()
+            return s.scalars(select(StepRow).where(StepRow.run_id == run_id)
+                             .order_by(StepRow.seq)).all()
 
-    def update_instruction(self, run_id: str, seq: int, **fields) -> None:
+    def update_step(self, run_id: str, seq: int, **fields) -> None:
         with self.Session.begin() as s:
-            row = s.scalars(select(InstructionRow).where(InstructionRow.run_id == run_id,
-                                                         InstructionRow.seq == seq)).one()
+            row = s.scalars(select(StepRow).where(StepRow.run_id == run_id,
+                                                         StepRow.seq == seq)).one()
             for key, value in fields.items():
                 setattr(row, key, value)
             row.updated_at = utcnow()
@@ -359,6 +424,19 @@ class Store:
             for key, value in fields.items():
                 setattr(item, key, value)
             item.updated_at = utcnow()
+
+
+_MIGRATING = threading.Lock()
+
+
+def _migration_race(exc: Exception) -> bool:
+    """Whether a failed migration step lost a race with another process migrating the same store."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "already exists" in text or "duplicate" in text or "unique constraint" in text or "locked" in text
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _section(row: SectionRow) -> WrittenSection:

@@ -96,6 +96,7 @@ class CallRow(Base):
     stage: Mapped[str] = mapped_column(String(32))
     section_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
     template: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    template_hash: Mapped[str | None] = mapped_column(String(16), nullable=True)  # of the template's source
     messages: Mapped[list] = mapped_column(JSON)
     params: Mapped[dict] = mapped_column(JSON)
     output: Mapped[str] = mapped_column(Text)
@@ -154,11 +155,12 @@ class RoleRecord(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class InstructionRow(Base):
-    """One instruction of a run's stored program (L2MAC's instruction registry): what to do, to which section,
-    and how it went. The control unit runs them in `seq` order and resumes from the first not done."""
+class StepRow(Base):
+    """One step of a run's stored program (L2MAC's instruction registry; "step" here, since "instruction" is
+    what the user asked for): what to do, to which section, and how it went. The control unit runs them in
+    `seq` order and resumes from the first not done."""
 
-    __tablename__ = "instructions"
+    __tablename__ = "steps"
     __table_args__ = (UniqueConstraint("run_id", "seq"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = mapped_column(String(32), index=True)

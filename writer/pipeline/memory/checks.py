@@ -5,61 +5,48 @@ into the prompt when it re-runs the section. The on-point check is lexical: the 
 use a share of the content words of its title and main point (matched on their first five
 letters, so "trading" matches "trade"). It is cheap, needs no model, and catches the failure
 small models actually have: drifting onto another topic or back into an earlier section.
-Defects (`writer.defects`: headings, early conclusions, chatter, echoes, off-task text,
+Defects (`writer.text.defects`: headings, early conclusions, chatter, echoes, off-task text,
 repeats, restarts) are cut from drafts before the check; one still there could not be cut
 cleanly, and fails the section.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 from writer.artifacts import PlannedSection
-from writer.defects import Place, feedback, find_defects
-from writer.lengths import LONG, SHORT, count_words
-from writer.repetition import NGRAM, loop_start
+from writer.text.defects import Place, feedback, find_defects
+from writer.text.lengths import LONG, SHORT, count_words
+from writer.text.repetition import NGRAM, loop_start
+from writer.text.words import STOPWORDS, TASK_WORDS, stem, tokens
 
 MIN_ON_POINT = 0.34  # share of the main point's keywords the section must use
 MAX_COPIED = 0.2  # share of a section's 8-grams that may already appear in earlier sections
 
-STOPWORDS = set("""a about above after again against all also an and any are as at be because been before being
-below between both but by can could did do does doing down during each either few for from further had has have
-having he her here hers him his how i if in into is it its itself just may me might more most must my no nor not
-now of off on once only or other our out over own part same section she should so some such than that the their
-them then there these they this those through to too under until up upon very was way we were what when where
-which while who whom why will with within without would you your write writing describe discuss explain words
-word text essay article story chapter paragraph introduction conclusion overview""".split())
-_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
 
 
 def keywords(section: PlannedSection) -> list[str]:
     """Content words of the section's title and main point, lowercased, in order, unique."""
     seen: list[str] = []
-    for w in _WORD.findall(f"{section.title} {section.main_point}"):
-        w = w.lower().strip("'-")
-        if len(w) >= 4 and w not in STOPWORDS and w not in seen:
+    for w in tokens(f"{section.title} {section.main_point}"):
+        if len(w) >= 4 and w.isalpha() and w not in STOPWORDS and w not in TASK_WORDS and w not in seen:
             seen.append(w)
     return seen
 
 
-def _stem(word: str) -> str:
-    return word.lower()[:5]
-
-
 def missing_keywords(text: str, section: PlannedSection) -> list[str]:
-    stems = {_stem(w) for w in _WORD.findall(text)}
-    return [k for k in keywords(section) if _stem(k) not in stems]
+    stems = {stem(w) for w in tokens(text)}
+    return [k for k in keywords(section) if stem(k) not in stems]
 
 
 def copied_share(text: str, earlier: str) -> float:
     """Share of `text`'s 8-word sequences that already occur in `earlier`."""
-    words = [w.lower() for w in _WORD.findall(text)]
+    words = tokens(text)
     grams = [tuple(words[i:i + NGRAM]) for i in range(len(words) - NGRAM + 1)]
     if not grams or not earlier:
         return 0.0
-    before_words = [w.lower() for w in _WORD.findall(earlier)]
+    before_words = tokens(earlier)
     before = {tuple(before_words[i:i + NGRAM]) for i in range(len(before_words) - NGRAM + 1)}
     return sum(g in before for g in grams) / len(grams)
 

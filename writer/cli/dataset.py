@@ -20,8 +20,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from writer.cli_options import BaseUrlOpt, EngineOpt, ModelOpt, fail
+from datasets_out.export import export_job
+from judges import judge_names
+from writer.cli.options import BaseUrlOpt, EngineOpt, ModelOpt, fail
+from writer.config import engine_settings
+from writer.dataset.instructions import read_topics, synthesize, write_instructions
+from writer.dataset.jobs import create_job, job_status, run_job
+from writer.engines import check_engine_name, close_engines, resolve_engine
+from writer.engines.models import DEFAULT_MODEL
 from writer.errors import UsageError, WriterError
+from writer.store import Store
 
 dataset_app = typer.Typer(help="Dataset jobs: write many documents, export SFT/DPO/lengthen data.",
                           no_args_is_help=True, add_completion=False)
@@ -36,14 +44,10 @@ WorkersOpt = typer.Option(None, "--workers", help="Ray workers, one engine each 
 
 def _default_model(engine: str) -> str:
     """The job's model label when none is given: the default registered model on vLLM, the server's on openai."""
-    from writer.engines.models import DEFAULT_MODEL
-
     return DEFAULT_MODEL if engine == "vllm" else "default"
 
 
 def _store():
-    from writer.store import Store
-
     return Store()
 
 
@@ -88,8 +92,6 @@ class JobProgress:
 def _run(store, job_id: str, *, concurrency: int | None, ray: str | None, workers: int | None,
          engine_options: dict) -> None:
     """Run the job's remaining items locally or on Ray, with progress; print the status line after."""
-    from writer.dataset.jobs import run_job
-
     progress = JobProgress(enabled=sys.stderr.isatty())
     try:
         with progress.progress:
@@ -99,16 +101,12 @@ def _run(store, job_id: str, *, concurrency: int | None, ray: str | None, worker
                 status = run_job_ray(store, job_id, address=ray, workers=workers, concurrency=concurrency,
                                      engine_options=engine_options, on_event=progress)
             else:
-                from writer import api
-
-                engine = api.resolve_engine(engine_options.get("engine"), engine_options.get("model"),
+                engine = resolve_engine(engine_options.get("engine"), engine_options.get("model"),
                                             engine_options.get("base_url"))
                 status = run_job(store, job_id, engine, concurrency=concurrency, on_event=progress)
     except (KeyboardInterrupt, SystemExit) as exc:
         # Worker threads may be inside engine calls: shut the engine down and leave now; the job's
         # running items are continued by `writer dataset resume`.
-        from writer.engines import close_engines
-
         err.print(f"stopped; continue with: writer dataset resume {job_id}")
         close_engines()
         sys.stderr.flush()
@@ -143,11 +141,6 @@ def generate(
     workers: Optional[int] = WorkersOpt,
 ) -> None:
     """Write a document for every instruction (x samples), K at once, resumably."""
-    from judges import judge_names
-    from writer.config import engine_settings
-    from writer.dataset.jobs import create_job
-    from writer.engines import check_engine_name
-
     try:
         check_engine_name(engine)
         names = [j.strip() for j in judges.split(",") if j.strip()]
@@ -199,8 +192,6 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Done/failed/pending documents, words, output tokens/s and ETA of a job (or list the jobs)."""
-    from writer.dataset.jobs import job_status
-
     try:
         store = _store()
         if job is None:
@@ -251,9 +242,6 @@ def instructions(
     base_url: Optional[str] = BaseUrlOpt,
 ) -> None:
     """Write instructions with explicit, varied length requirements from seed topics, deduplicated."""
-    from writer import api
-    from writer.dataset.instructions import read_topics, synthesize, write_instructions
-
     try:
         if n < 1:
             raise UsageError(f"--n must be at least 1, got {n}")
@@ -262,7 +250,7 @@ def instructions(
         seeds = read_topics(topics)
         if not out_file.expanduser().resolve().parent.is_dir():
             raise UsageError(f"output folder does not exist: {out_file.expanduser().resolve().parent}")
-        eng = api.resolve_engine(engine, model, base_url)
+        eng = resolve_engine(engine, model, base_url)
         report = synthesize(eng, seeds, n, seed=seed, store=_store(), lengths=(min_words, max_words))
         write_instructions(out_file, report.records)
     except WriterError as exc:
@@ -284,8 +272,6 @@ def export(
     no_dedupe: bool = typer.Option(False, "--no-dedupe", help="Keep exact and near-duplicate texts."),
 ) -> None:
     """Export a job's documents as SFT, DPO or Generator/Extender (lengthen) data, with a dataset card."""
-    from datasets_out.export import export_job
-
     try:
         ratio = _ratio(length_ratio) if length_ratio else None
         report = export_job(_store(), job, fmt, to, out_dir, min_score=min_score, length_ratio=ratio,

@@ -14,7 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from writer.cli_options import EngineOpt, ModelOpt, fail
+from writer.cli.options import EngineOpt, ModelOpt, fail
+from writer.engines import check_engine_name
 from writer.errors import UsageError, WriterError
 
 __all__ = ["optimize_cmd"]
@@ -44,10 +45,8 @@ def optimize_cmd(
     try:
         if module not in ("planner", "judge"):
             raise UsageError(f"unknown module {module!r}; choose planner or judge")
-        from writer.engines import check_engine_name
-
         check_engine_name(engine)
-        from writer.optimize import optimize
+        from writer.dspy.optimize import optimize
 
         result = optimize(module, trainset, valset=valset, optimizer=optimizer, out=out_path, metric=metric,
                           judge=judge, engine=engine, model=model, base_url=base_url, threshold=threshold,

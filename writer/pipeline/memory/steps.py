@@ -1,4 +1,6 @@
-"""The instruction registry: a plan compiled into an ordered program the control unit executes.
+"""The stored program (L2MAC's instruction registry): a plan compiled into ordered steps the control unit runs.
+
+Called steps, not instructions: the instruction is what the user asked for.
 
 Per section k: `write` (the Generator drafts), `extend` (the Extender and continuation bring a
 short draft to its budget, a long one is trimmed), `check` (length, repetition, main point;
@@ -22,17 +24,8 @@ SECTION_OPS = ("write", "extend", "check", "summarise")
 MODES = ("sequential", "parallel")
 
 
-def default_mode(engine) -> str:
-    """Parallel on engines that batch concurrent calls (in-process vLLM, a served model), else sequential.
-
-    bench/speed.py on the embedded vLLM CPU engine: the same 3,000-word plan took 306 s in parallel mode
-    against 1,440 s in sequential mode, both within 0.3% of the length; see README, Benchmarks.
-    """
-    return "parallel" if getattr(engine, "concurrent", False) else "sequential"
-
-
 @dataclass(frozen=True)
-class Instruction:
+class Step:
     seq: int
     op: str
     section_index: int | None = None
@@ -41,8 +34,8 @@ class Instruction:
         return self.op if self.section_index is None else f"{self.op} section {self.section_index + 1}"
 
 
-def compile_program(plan: Plan, mode: str = "sequential") -> list[Instruction]:
-    """The ordered instructions that write `plan` in `mode`."""
+def compile_steps(plan: Plan, mode: str = "sequential") -> list[Step]:
+    """The ordered steps that write `plan` in `mode`."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}")
     n = len(plan.sections)
@@ -54,4 +47,4 @@ def compile_program(plan: Plan, mode: str = "sequential") -> list[Instruction]:
     if mode == "parallel":
         ops += [("stitch", k) for k in range(1, n)]
     ops.append(("consistency", None))
-    return [Instruction(seq, op, index) for seq, (op, index) in enumerate(ops)]
+    return [Step(seq, op, index) for seq, (op, index) in enumerate(ops)]

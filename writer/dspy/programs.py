@@ -4,22 +4,25 @@ A program file is JSON: `{"writer_program": 1, "kind": "planner" | "judge", "jud
 "quality" | "checklist" | null, "state": <the module's dspy state: demos and instructions>,
 ...}` plus how it was made (optimizer, metric, scores before and after, model, dspy
 version). Recording the kind lets `compose --program` refuse a judge program (and `judge
---program` a planner) with one line instead of failing half-way. Only the modules listed in
-`module_class` are ever built from a file; nothing in the file names code to import, and
-no LM state is saved (the engine comes from the command line, as for every other command).
+--program` a planner) with one line instead of failing half-way. The caller names the module
+classes a file may hold (`modules`); nothing in the file names code to import, and no LM state
+is saved (the engine comes from the command line, as for every other command). This module
+imports no planner or judge: they import it.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 
 import dspy
 
+from writer.atomic import write_atomic
 from writer.errors import UsageError
 
-__all__ = ["ProgramFile", "save_program", "load_program", "module_class", "KINDS"]
+__all__ = ["ProgramFile", "save_program", "load_program", "KINDS", "JUDGE_KINDS"]
 
 FORMAT = 1
 KINDS = ("planner", "judge")
@@ -38,19 +41,6 @@ class ProgramFile(dict):
         return self.get("judge")
 
 
-def module_class(kind: str, judge: str | None = None) -> type[dspy.Module]:
-    """The module class of a program kind (and judge kind)."""
-    if kind == "planner":
-        from planners.dspy_planner import PlanModule
-
-        return PlanModule
-    if kind == "judge" and judge in JUDGE_KINDS:
-        from judges.dspy_judges import JUDGE_MODULES
-
-        return JUDGE_MODULES[judge]
-    raise UsageError(f"unknown program kind {kind!r}{f' / judge {judge!r}' if judge else ''}")
-
-
 def save_program(path: str | Path, module: dspy.Module, kind: str, judge: str | None = None, **info) -> Path:
     """Write `module`'s compiled state and what made it to `path` (atomically). Returns the path."""
     path = Path(path).expanduser()
@@ -64,14 +54,15 @@ def save_program(path: str | Path, module: dspy.Module, kind: str, judge: str | 
         if isinstance(predictor, dict):
             predictor["lm"] = None  # the engine is chosen when the program is used
     data["state"] = state
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
-def load_program(path: str | Path, kind: str) -> tuple[dspy.Module, ProgramFile]:
-    """The module saved in `path`, which must be a `kind` program; UsageError (one line) otherwise."""
+def load_program(path: str | Path, kind: str,
+                 modules: type[dspy.Module] | Mapping[str | None, type[dspy.Module]]) -> tuple[dspy.Module, ProgramFile]:
+    """The module saved in `path`, which must be a `kind` program; UsageError (one line) otherwise.
+
+    `modules` is the module class to build (a planner), or the classes by the file's judge kind (a judge).
+    """
     path = Path(path).expanduser()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -84,7 +75,12 @@ def load_program(path: str | Path, kind: str) -> tuple[dspy.Module, ProgramFile]
     found = data.get("kind")
     if found != kind:
         raise UsageError(f"{path} is a {found} program; this command needs a {kind} program")
-    module = module_class(kind, data.get("judge"))()
+    classes = modules if isinstance(modules, Mapping) else {None: modules}
+    cls = classes.get(data.get("judge"))
+    if cls is None:
+        raise UsageError(f"{path} holds a {data.get('judge')!r} {kind}; expected one of: "
+                         f"{', '.join(str(k) for k in classes)}")
+    module = cls()
     try:
         module.load_state(data["state"])
     except (KeyError, TypeError, ValueError) as exc:

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 
 from prompts import render
 from writer.calls import CallRecorder
-from writer.context import TOKENS_PER_WORD
-from writer.defects import Place, banned_words, clean
 from writer.engines.base import ChatRequest, Message, Sampling
-from writer.lengths import PARAGRAPH_BREAK, SENTENCE_END, count_words, join_text, trim_to_words
-from writer.repetition import cut_loop
+from writer.pipeline.context import TOKENS_PER_WORD
+from writer.text.defects import Place, banned_words, clean
+from writer.text.lengths import PARAGRAPH_BREAK, SENTENCE_END, count_words, join_text, trim_to_words
+from writer.text.repetition import cut_loop
 
 ENRICH_TEMPLATE = "writer/extend.j2"
 CONTINUE_TEMPLATE = "writer/extend_continue.j2"

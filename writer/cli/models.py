@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from writer.cli_options import fail
+from writer.cli.options import fail
 from writer.engines import models
 from writer.errors import WriterError
 

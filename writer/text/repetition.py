@@ -18,7 +18,7 @@ NGRAM = 8
 MAX_NGRAM_SEEN = 2
 LOOP_CHECK_TOKENS = 48  # engines watching a generation (`stop_on_loop`) check it this often, in tokens
 _SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]*")
-_WORD = re.compile(r"\w+", re.UNICODE)
+_WORD = re.compile(r"\w+", re.UNICODE)  # with offsets: loop_start says where the loop begins
 
 
 def _norm(sentence: str) -> tuple[str, ...]:

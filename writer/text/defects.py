@@ -22,6 +22,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from writer.text.words import STOPWORDS, content_words, tokens
+
 KINDS = ("heading", "conclusion", "chatter", "echo", "off_task", "repeated", "restart")
 LABELS = {
     "heading": "heading or title line inside the section",
@@ -33,7 +35,6 @@ LABELS = {
     "restart": "an opening that introduces the topic again",
 }
 
-_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*", re.UNICODE)
 _SENTENCE = re.compile(r"[^.!?。！？\n]*(?:[.!?。！？]+[\"”’)\]]*|$)")
 _NUMBER = r"(?:\d+|[ivxlc]+|one|two|three|four|five|six|seven|eight|nine|ten)"
 
@@ -96,18 +97,15 @@ _GENERIC_OPENING = re.compile(
     r"\bplays? an? (?:crucial|vital|important|key|significant) role|\bis (?:a|an) (?:fascinating|complex|important) "
     r"(?:topic|subject)", re.IGNORECASE)
 
-STOPWORDS = frozenset("""a about above after again against all also am an and any are as at be because been before
-being below between both but by can could did do does doing down during each either few for from further had has
-have having he her here hers him his how i if in into is it its itself just may me might more most must my no nor
-not now of off on once only or other our out over own same she should so some such than that the their them then
-there these they this those through to too under until up upon very was way we were what when where which while who
-whom why will with within without would you your""".split())
 
 # Headings: the document gives each section its own. vLLM bans bad words as tokens wherever they occur, so
 # these also keep '#' out of the prose ("C#", "#1"); a document of one section (a post, a poem) is not limited.
 HEADING_MARKS = ["#", "##", "###", "####"]
+# "Section 3: ...", "Part 2", "Chapter 1": labels of a document inside a section ("section" in prose is lower case)
+LABELS = ["Section", "Chapter"] + [f"Part {n}" for n in range(1, 10)]
 CONCLUSION_OPENERS = ["In conclusion", "To conclude", "In summary", "To summarize", "To summarise", "To sum up",
                       "In closing", "All in all"]
+MAX_BANNED_TITLES = 6  # vLLM allows 128 banned token sequences; each phrase takes one or two
 
 
 REPEAT_MIN_WORDS = 6  # shorter sentences ("It was late.") may recur in any text
@@ -136,11 +134,15 @@ class Place:
 
 
 def banned_words(place: Place) -> list[str]:
-    """What the engine may not write in the section at `place`: a heading, and before the last section the
-    phrases that open a conclusion."""
+    """What the engine may not write in the section at `place`: a heading, a section label, the titles of the
+    sections around it (a model that writes one has started writing that section), and before the last
+    section the phrases that open a conclusion. Cheaper than cutting: what is banned is never written, so
+    the draft keeps its length."""
     if place.count <= 1:
         return []
-    return HEADING_MARKS + ([] if place.last else CONCLUSION_OPENERS)
+    # three words or more: a two-word title is often a name ("Andrew Carnegie") that later prose needs
+    titles = [t for t in place.other_titles if len(t.split()) >= 3][:MAX_BANNED_TITLES]
+    return HEADING_MARKS + LABELS + titles + ([] if place.last else CONCLUSION_OPENERS)
 
 
 @dataclass(frozen=True)
@@ -168,17 +170,8 @@ class Cleaned:
         return Counter(f.kind for f in self.left)
 
 
-def words(text: str) -> list[str]:
-    """Lower-cased word tokens (letters and digits, inner apostrophes and hyphens kept)."""
-    return [w.lower() for w in _WORD.findall(text)]
-
-
-def content_words(text: str) -> list[str]:
-    return [w for w in words(text) if w not in STOPWORDS and len(w) > 2]
-
-
-def _grams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
-    return [tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+def _grams(words: Sequence[str], n: int) -> list[tuple[str, ...]]:
+    return [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
 
 
 @dataclass(frozen=True)
@@ -221,7 +214,7 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _norm_title(text: str) -> str:
-    return " ".join(words(text))
+    return " ".join(tokens(text))
 
 
 def heading_kind(line: str, place: Place) -> str | None:
@@ -248,11 +241,11 @@ def heading_kind(line: str, place: Place) -> str | None:
 def _title_shaped(line: str) -> bool:
     """A short line with no closing punctuation, most of whose words are capitalised: "The Carnegie Era"."""
     stripped = line.strip().strip("*_")
-    tokens = stripped.split()
-    if not 1 <= len(tokens) <= 10 or stripped[-1:] in _END_PUNCT or stripped[:1] in "-*+>|0123456789":
+    parts = stripped.split()
+    if not 1 <= len(parts) <= 10 or stripped[-1:] in _END_PUNCT or stripped[:1] in "-*+>|0123456789":
         return False
-    caps = sum(t[:1].isupper() for t in tokens if t.lower() not in STOPWORDS)
-    significant = sum(t.lower() not in STOPWORDS for t in tokens)
+    caps = sum(t[:1].isupper() for t in parts if t.lower() not in STOPWORDS)
+    significant = sum(t.lower() not in STOPWORDS for t in parts)
     return significant > 0 and caps >= max(1, (significant + 1) // 2)
 
 
@@ -265,7 +258,7 @@ def _is_chatter(text: str, sentences: int) -> bool:
 
 
 def _prompt_share(text: str, prompt_grams: set) -> float:
-    grams = _grams(words(text), 5)
+    grams = _grams(tokens(text), 5)
     return sum(g in prompt_grams for g in grams) / len(grams) if grams else 0.0
 
 
@@ -295,12 +288,12 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
     place = place or Place()
     found: list[Finding] = []
     paragraphs = blocks(text)
-    prompt_grams = set(_grams(words(place.prompt), 5)) if place.prompt else set()
+    prompt_grams = set(_grams(tokens(place.prompt), 5)) if place.prompt else set()
     topic = set(content_words(place.instruction + " " + place.title + " " + " ".join(place.other_titles)))
     topic |= set(content_words(text))  # the section's own vocabulary, minus the paragraph being judged below
-    earlier_sentences = {tuple(words(earlier[s:e])) for b in blocks(earlier)
+    earlier_sentences = {tuple(tokens(earlier[s:e])) for b in blocks(earlier)
                          for s, e in sentence_spans(earlier, b.start, b.end)}
-    earlier_grams = set(_grams(words(earlier), 6))
+    earlier_grams = set(_grams(tokens(earlier), 6))
     first_prose = True
     for k, block in enumerate(paragraphs):
         body = block.text(text)
@@ -352,11 +345,11 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
             if n == 0 and _META.search(sentence) and len(spans) > 1:
                 found.append(Finding("chatter", s, e, sentence))
                 continue
-            tokens = words(sentence)
-            if len(tokens) >= REPEAT_MIN_WORDS and earlier:
-                grams = _grams(tokens, 6)
+            said = tokens(sentence)
+            if len(said) >= REPEAT_MIN_WORDS and earlier:
+                grams = _grams(said, 6)
                 copied = sum(g in earlier_grams for g in grams) / len(grams)
-                if tuple(tokens) in earlier_sentences or copied >= REPEAT_SHARE:
+                if tuple(said) in earlier_sentences or copied >= REPEAT_SHARE:
                     found.append(Finding("repeated", s, e, sentence))
                     continue
             if first_prose and n == 0 and not place.first and _restarts(sentence, place, earlier):

@@ -39,22 +39,29 @@ from pathlib import Path
 
 import dspy
 
+from judges.base import JudgeInput
+from judges.checklist import ChecklistJudge
+from judges.dspy_judges import CHECKLIST_TEMPLATE, JUDGE_MODULES, QUALITY_TEMPLATE, checklist_for, prediction_score
+from judges.length import length_score
+from judges.rules import plan_coverage
+from planners.dspy_planner import TEMPLATE, PlanModule, sections_of
+from planners.repair import repair_plan, section_count_bounds, suggested_sections
+from writer.artifacts import Plan, document_text
 from writer.calls import CallRecorder
-from writer.dspy_lm import configure_dspy, dspy_lm
-from writer.engines import Engine
+from writer.dspy.lm import configure_dspy, dspy_lm
+from writer.dspy.programs import save_program
+from writer.engines import Engine, resolve_engine
 from writer.errors import UsageError
-from writer.programs import save_program
+from writer.pipeline.workflow import ComposeWorkflow
+from writer.store import Store
+from writer.text.lengths import count_words
+from writer.text.words import TASK_WORDS, content_words
 
 __all__ = ["OptimizeResult", "optimize", "load_examples", "planner_metric", "judge_metric", "evaluate",
            "PLANNER_METRICS", "OPTIMIZERS"]
 
 PLANNER_METRICS = ("plan", "compose")
 OPTIMIZERS = ("bootstrap", "mipro")
-STOPWORDS = set("""a an the and or but of for to in on at by with about from into over under as is are was were be
-been being this that these those it its your you our their his her they them we i me my write writing words word
-article essay story post blog least most than more less no not approximately around roughly some should must
-please short long give make create introduce describe explain using use based each which what how why who
-""".split())
 
 
 @dataclass
@@ -119,8 +126,6 @@ def load_examples(path: str | Path, kind: str, judge: str = "quality") -> list[d
         fields = {"instruction": instruction, "response": text, "label": float(label)}
         inputs = ["instruction", "response"]
         if judge == "checklist":
-            from judges.dspy_judges import checklist_for
-
             fields["checklist"] = checklist_for(instruction, row.get("category"))
             inputs.append("checklist")
         out.append(dspy.Example(**fields).with_inputs(*inputs))
@@ -139,15 +144,11 @@ def split(examples: list, seed: int = 0) -> tuple[list, list]:
 
 # planner metrics
 def _content_words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z][a-z'-]{2,}", text.lower()) if w not in STOPWORDS}
+    return {w for w in content_words(text) if w.isalpha() and w not in TASK_WORDS}
 
 
 def plan_parts(example, prediction) -> dict[str, float]:
     """The cheap plan-level metric's parts, each 0-1."""
-    from judges.length import length_score
-    from planners.dspy_planner import sections_of
-    from planners.repair import section_count_bounds, suggested_sections
-
     sections = sections_of(prediction)
     target = int(example.target_words)
     if not sections:
@@ -178,17 +179,6 @@ class _FixedPlanner:
 def compose_parts(example, prediction, call: CallRecorder) -> dict[str, float]:
     """The full metric's parts: the plan is repaired and composed by the workflow as a run of its own, then
     judged: S_l of the document, plan coverage, checklist (left out when the judge gives no valid verdict)."""
-    from judges.base import JudgeInput
-    from judges.checklist import ChecklistJudge
-    from judges.length import length_score
-    from judges.rules import plan_coverage
-    from planners.dspy_planner import sections_of
-    from planners.repair import repair_plan
-    from writer.artifacts import Plan
-    from writer.lengths import count_words
-    from writer.store import Store
-    from writer.workflow import ComposeWorkflow, assemble
-
     target = int(example.target_words)
     raw = sections_of(prediction)
     sections, repairs = repair_plan(example.instruction, target, raw)
@@ -199,7 +189,7 @@ def compose_parts(example, prediction, call: CallRecorder) -> dict[str, float]:
                               options={"optimize_metric": "compose"})
     recorder = CallRecorder(engine, store, run_id, on_call=call.on_call)
     ComposeWorkflow(store, recorder, _FixedPlanner(plan, json.dumps({"sections": raw}))).run(run_id)
-    text = assemble(store.load_plan(run_id), store.sections(run_id))
+    text = document_text(store.sections(run_id))
     parts = {"length": length_score(target, max(1, count_words(text))) / 100 if text.strip() else 0.0}
     titles = [s.title for s in plan.sections]
     parts["coverage"] = plan_coverage(text, titles)[0] if len(titles) > 1 else 1.0
@@ -225,8 +215,6 @@ def planner_metric(kind: str, call: CallRecorder | None = None) -> Callable:
 
 def judge_metric(judge: str) -> Callable:
     """A DSPy metric: agreement of the judge's 0-100 score with the example's label."""
-    from judges.dspy_judges import prediction_score
-
     def metric(example, prediction, trace=None) -> float:
         try:
             score = prediction_score(judge, prediction, getattr(example, "checklist", None))
@@ -291,10 +279,6 @@ def optimize(kind: str, trainset: str | Path, *, valset: str | Path | None = Non
     Returns:
         OptimizeResult with the validation metric (0-100) before and after.
     """
-    from writer.api import resolve_engine
-    from writer.programs import module_class
-    from writer.store import Store
-
     if kind not in ("planner", "judge"):
         raise UsageError(f"unknown module {kind!r}; choose planner or judge")
     if kind == "judge" and judge not in ("quality", "checklist"):
@@ -307,9 +291,9 @@ def optimize(kind: str, trainset: str | Path, *, valset: str | Path | None = Non
     if kind == "planner" and metric not in PLANNER_METRICS:
         raise UsageError(f"unknown planner metric {metric!r}; choose one of: {', '.join(PLANNER_METRICS)}")
     if not 0 <= threshold <= 1:
-        raise UsageError(f"--threshold must be between 0 and 1, got {threshold}")
+        raise UsageError(f"threshold must be between 0 and 1, got {threshold}", option="threshold")
     if max_demos < 0:
-        raise UsageError(f"--max-demos must be at least 0, got {max_demos}")
+        raise UsageError(f"max_demos must be at least 0, got {max_demos}", option="max_demos")
     out_path = Path(out or f"{kind}.program.json").expanduser()
     if not out_path.parent.exists():
         raise UsageError(f"output folder does not exist: {out_path.parent}")
@@ -323,12 +307,8 @@ def optimize(kind: str, trainset: str | Path, *, valset: str | Path | None = Non
     eng = resolve_engine(engine, model, base_url)
     call = CallRecorder(eng, store or Store())
     if kind == "planner":
-        from planners.dspy_planner import TEMPLATE
-
         stage, template, score = "plan", TEMPLATE, planner_metric(metric, call)
     else:
-        from judges.dspy_judges import CHECKLIST_TEMPLATE, QUALITY_TEMPLATE
-
         stage, score = f"judge:{judge}", judge_metric(judge)
         template = QUALITY_TEMPLATE if judge == "quality" else CHECKLIST_TEMPLATE
     counted = {"calls": 0}
@@ -339,7 +319,7 @@ def optimize(kind: str, trainset: str | Path, *, valset: str | Path | None = Non
     started = time.perf_counter()
     try:
         with dspy.context(lm=lm):
-            student = module_class(kind, judge if kind == "judge" else None)()
+            student = PlanModule() if kind == "planner" else JUDGE_MODULES[judge]()
             before = evaluate(student, val, score)
             compiled = _compile(optimizer, student, score, train, val, threshold=threshold, max_demos=max_demos,
                                 trials=trials, seed=seed,

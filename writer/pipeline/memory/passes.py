@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from prompts import render
 from writer.calls import CallRecorder
-from writer.context import TOKENS_PER_WORD
-from writer.defects import Place, banned_words, blocks, clean, cut_spans, find_defects, sentence_spans
 from writer.engines.base import ChatRequest, Message
-from writer.lengths import count_words, trim_to_words
-from writer.memory.checks import copied_share
-from writer.memory.summaries import grounded
-from writer.repetition import loop_start
+from writer.pipeline.context import TOKENS_PER_WORD
+from writer.pipeline.memory.checks import copied_share
+from writer.pipeline.memory.summaries import grounded
+from writer.text.defects import Place, banned_words, blocks, clean, cut_spans, find_defects, sentence_spans
+from writer.text.lengths import count_words, trim_to_words
+from writer.text.repetition import loop_start
 
 STITCH_TEMPLATE = "memory/stitch.j2"
 TAIL_WORDS = 120  # how much of the previous section the stitcher sees
@@ -103,7 +103,7 @@ def stitch(call: CallRecorder, instruction: str, boundaries: list[tuple[int, str
 
 
 def drop_repeated_sentences(texts: list[str]) -> tuple[list[str], list[int]]:
-    """Remove sentences already written in an earlier section (`writer.defects`' "repeated" check), each text's
+    """Remove sentences already written in an earlier section (`writer.text.defects`' "repeated" check), each text's
     line structure kept. Returns the texts and how many sentences each lost."""
     out, removed = [], []
     for k, text in enumerate(texts):

@@ -1,6 +1,6 @@
 """The file store: a run's memory as named files in the store, every read and write recorded.
 
-Names: `draft/k` (the drafts of section k between instructions, JSON list), `summary/k`,
+Names: `draft/k` (the drafts of section k between steps, JSON list), `summary/k`,
 `facts` (JSON: names, facts, open threads), `best/k` (the best attempt at section k so far).
 Finished sections live in the store's sections table and are read and written through here
 as `section/k`, so the event log shows everything an instruction saw and changed.
@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 
 from writer.artifacts import WrittenSection
-from writer.lengths import count_words
 from writer.store import Store
+from writer.text.lengths import count_words
 
 MAX_NAMES = 30
 MAX_FACTS = 40

@@ -1,6 +1,6 @@
 """L2MAC-style stored-program memory for long documents.
 
-- `program`: the instruction registry, a plan compiled into an ordered program;
+- `steps`: the stored program (L2MAC's instruction registry), a plan compiled into ordered steps;
 - `files`: the file store (drafts, summaries, established facts), every read and write recorded;
 - `checks`: what a finished section must pass;
 - `summaries`: the summarise instruction (summary plus facts, grounded in the text);
@@ -8,7 +8,7 @@
 - `control`: the control unit that runs the program, checks results and re-runs what fails.
 """
 
-from writer.memory.control import ControlUnit
-from writer.memory.program import compile_program
+from writer.pipeline.memory.control import ControlUnit
+from writer.pipeline.memory.steps import compile_steps
 
-__all__ = ["ControlUnit", "compile_program"]
+__all__ = ["ControlUnit", "compile_steps"]

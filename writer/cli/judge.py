@@ -21,7 +21,9 @@ from typer.core import TyperGroup
 
 from judges import Judgment, judge, judge_names
 from judges.checklist import Annotation, calibrate
-from writer.cli_options import fail
+from writer.api import get_run
+from writer.cli.options import fail
+from writer.engines import check_engine_name
 from writer.errors import UsageError, WriterError
 
 __all__ = ["judge_app"]
@@ -71,8 +73,6 @@ def _target(file_or_run: str) -> tuple[str, str | None, dict]:
     path = Path(file_or_run).expanduser()
     if path.is_file():
         return _read(path, "file"), None, {}
-    from writer.api import get_run
-
     try:
         run = get_run(file_or_run)
     except UsageError:
@@ -130,8 +130,6 @@ def score(
 ) -> None:
     """Judge a file or a run's document; with a run id the judgment is stored with the run."""
     try:
-        from writer.engines import check_engine_name
-
         check_engine_name(judge_engine)
         names = None
         if judges is not None:

@@ -1,43 +1,42 @@
-"""The control unit: runs a run's stored program one instruction at a time.
+"""The control unit: runs a run's stored program one step at a time.
 
-L2MAC's idea applied to long documents: the plan is compiled into instructions
-(`writer.memory.program`) kept in the store; the control unit executes the next pending one,
-builds each call's context from memory within the model's window (`writer.context`), checks
-each section (`writer.memory.checks`) and, when a check fails, re-runs the section's write and
+L2MAC's idea applied to long documents: the plan is compiled into steps
+(`writer.pipeline.memory.steps`) kept in the store; the control unit executes the next pending one,
+builds each call's context from memory within the model's window (`writer.pipeline.context`), checks
+each section (`writer.pipeline.memory.checks`) and, when a check fails, re-runs the section's write and
 extend with the failure fed back, at most `max_attempts` times in all. The best attempt is
-kept either way, so a weak model slows a run down but never stops it. Every instruction's
+kept either way, so a weak model slows a run down but never stops it. Every step's
 status, attempts and outcome are stored, and so is every memory read and write, so a killed
 run resumes where it stopped and a finished one can be inspected (`writer runs show --memory`).
 
-Section instructions of different sections are independent in parallel mode, so
+Section steps of different sections are independent in parallel mode, so
 `run_section` may be called from several threads at once (the engine merges their calls).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from collections import Counter
 
 from writer.artifacts import Plan, WrittenSection
 from writer.calls import CallRecorder
-from writer.context import TOKENS_PER_WORD, SectionBudget, SectionMemory, section_prompt
-from writer.defects import Place, clean
-from writer.drafting import generate, lengthen, pick_best, prose_request
 from writer.engines.base import Message, Sampling
-from writer.lengths import count_words, end_at_sentence, join_text
-from writer.memory.checks import check_section
-from writer.memory.files import MemoryFiles
-from writer.memory.passes import drop_repeated_sentences, stitch, trim_to_total
-from writer.memory.program import SECTION_OPS, Instruction, compile_program
-from writer.memory.summaries import summarise
-from writer.repetition import cut_loop
-from writer.store import InstructionRow, Store
+from writer.events import OnEvent, SectionDone, SectionStarted, StepDone, ignore
+from writer.pipeline.context import TOKENS_PER_WORD, SectionBudget, SectionMemory, section_prompt
+from writer.pipeline.drafting import generate, lengthen, pick_best, prose_request
+from writer.pipeline.memory.checks import check_section
+from writer.pipeline.memory.files import MemoryFiles
+from writer.pipeline.memory.passes import drop_repeated_sentences, stitch, trim_to_total
+from writer.pipeline.memory.steps import SECTION_OPS, Step, compile_steps
+from writer.pipeline.memory.summaries import summarise
+from writer.store import StepRow, Store
+from writer.text.defects import Place, clean
+from writer.text.lengths import count_words, end_at_sentence, join_text
+from writer.text.repetition import cut_loop
 
 MAX_ATTEMPTS = 2  # a section is written at most this many times (each re-run costs a whole section)
 DOCUMENT_TOLERANCE = 0.05  # the consistency pass aims the whole document within this share of its target
+CONTINUE_ROUNDS = 3  # batches of continuations the consistency pass may send to close the document's gap
 
-Event = Callable[[str, dict], None]
 
 
 class ControlUnit:
@@ -45,7 +44,7 @@ class ControlUnit:
 
     def __init__(self, store: Store, call: CallRecorder, run_id: str, mode: str = "sequential",
                  candidates: int = 1, history_tokens: int = 1024, memory_tokens: int = 768,
-                 max_attempts: int = MAX_ATTEMPTS, sampling: Sampling = Sampling(), on_event: Event | None = None):
+                 max_attempts: int = MAX_ATTEMPTS, sampling: Sampling = Sampling(), on_event: OnEvent = ignore):
         self.store = store
         self.call = call
         self.run_id = run_id
@@ -56,17 +55,17 @@ class ControlUnit:
         self.max_attempts = max_attempts
         self.sampling = sampling
         self.files = MemoryFiles(store, run_id)
-        self.on_event = on_event or (lambda kind, data: None)
+        self.on_event = on_event
 
     # the program
-    def compile(self, plan: Plan) -> list[InstructionRow]:
+    def compile(self, plan: Plan) -> list[StepRow]:
         """Store the program for `plan` (once per run) and return it."""
-        self.store.save_program(self.run_id, [{"seq": i.seq, "op": i.op, "section_index": i.section_index}
-                                              for i in compile_program(plan, self.mode)])
-        return list(self.store.program(self.run_id))
+        self.store.save_steps(self.run_id, [{"seq": i.seq, "op": i.op, "section_index": i.section_index}
+                                              for i in compile_steps(plan, self.mode)])
+        return list(self.store.steps(self.run_id))
 
-    def _row(self, seq: int) -> InstructionRow:
-        return next(r for r in self.store.program(self.run_id) if r.seq == seq)
+    def _row(self, seq: int) -> StepRow:
+        return next(r for r in self.store.steps(self.run_id) if r.seq == seq)
 
     def _plan(self, seq: int | None) -> Plan:
         plan = self.store.load_plan(self.run_id)
@@ -74,17 +73,17 @@ class ControlUnit:
         return plan
 
     def run_section(self, index: int) -> WrittenSection:
-        """Execute the pending instructions of section `index` (re-runs included) until it is committed."""
+        """Execute the pending steps of section `index` (re-runs included) until it is committed."""
         while True:
-            rows = [r for r in self.store.program(self.run_id) if r.section_index == index and r.op in SECTION_OPS]
+            rows = [r for r in self.store.steps(self.run_id) if r.section_index == index and r.op in SECTION_OPS]
             pending = [r for r in rows if r.status == "pending"]
             if not pending:
                 return self.store.get_section(self.run_id, index)
             self.execute(pending[0])
 
     def run_document(self) -> None:
-        """Execute the pending document-level instructions (stitching, consistency)."""
-        rows = [r for r in self.store.program(self.run_id) if r.op not in SECTION_OPS and r.status == "pending"]
+        """Execute the pending document-level steps (stitching, consistency)."""
+        rows = [r for r in self.store.steps(self.run_id) if r.op not in SECTION_OPS and r.status == "pending"]
         stitches = [r for r in rows if r.op == "stitch"]
         if stitches:
             self._stitch(stitches)
@@ -92,14 +91,14 @@ class ControlUnit:
             if row.op == "consistency":
                 self._consistency(row)
 
-    def execute(self, row: InstructionRow) -> None:
+    def execute(self, row: StepRow) -> None:
         getattr(self, f"_{row.op}")(row)
 
-    def _done(self, row: InstructionRow, note: str, **fields) -> None:
-        self.store.update_instruction(self.run_id, row.seq, status="done", note=note, **fields)
-        self.on_event("instruction", {"seq": row.seq, "op": row.op, "index": row.section_index, "note": note})
+    def _done(self, row: StepRow, note: str, **fields) -> None:
+        self.store.update_step(self.run_id, row.seq, status="done", note=note, **fields)
+        self.on_event(StepDone(row.seq, row.op, row.section_index, note))
 
-    # section instructions
+    # section steps
     def _messages(self, plan: Plan, index: int, seq: int, feedback: str = "") -> list[Message]:
         section = plan.sections[index]
         earlier = self.files.sections(seq, before=index) if self.mode == "sequential" else []
@@ -111,7 +110,9 @@ class ControlUnit:
 
     def _place(self, plan: Plan, index: int, prompt: str = "") -> Place:
         return Place(index=index, count=len(plan.sections), title=plan.sections[index].title,
-                     other_titles=tuple(s.title for k, s in enumerate(plan.sections) if k != index),
+                     other_titles=tuple(plan.sections[k].title for k in sorted(range(len(plan.sections)),
+                                                                               key=lambda k: abs(k - index))
+                                        if k != index),  # nearest first: the ones a model writes into it
                      prompt=prompt, instruction=plan.instruction)
 
     def _earlier(self, index: int, seq: int) -> str:
@@ -120,7 +121,7 @@ class ControlUnit:
             return ""
         return "\n\n".join(s.text for s in self.files.sections(seq, before=index))
 
-    def _write(self, row: InstructionRow) -> None:
+    def _write(self, row: StepRow) -> None:
         index, seq = row.section_index, row.seq
         if self.store.get_section(self.run_id, index) is not None:
             self._skip_section(index, "section already written")
@@ -128,7 +129,7 @@ class ControlUnit:
         plan = self._plan(seq)
         section = plan.sections[index]
         if row.attempts == 0:
-            self.on_event("section_start", {"index": index, "section": section})
+            self.on_event(SectionStarted(index, len(plan.sections), section))
         messages = self._messages(plan, index, seq, row.feedback or "")
         place = self._place(plan, index, messages[0].content)
         texts, found = generate(self.call, messages, section.words, place, self.candidates, self.sampling,
@@ -140,7 +141,7 @@ class ControlUnit:
                         f"{'/'.join(str(count_words(t)) for t in texts)} words"
                         + (f"; cut {_counts(cut)}" if cut else ""), attempts=row.attempts + 1)
 
-    def _extend(self, row: InstructionRow) -> None:
+    def _extend(self, row: StepRow) -> None:
         index, seq = row.section_index, row.seq
         plan = self._plan(seq)
         section = plan.sections[index]
@@ -157,7 +158,7 @@ class ControlUnit:
         self._done(row, "; ".join(f"{b} -> {a} words" for b, a in zip(before, after))
                    + (f"; cut {_counts(cut)}" if cut else ""))
 
-    def _check(self, row: InstructionRow) -> None:
+    def _check(self, row: StepRow) -> None:
         index, seq = row.section_index, row.seq
         plan = self._plan(seq)
         section = plan.sections[index]
@@ -176,7 +177,7 @@ class ControlUnit:
             best = {"text": text, "failures": result.failures, "badness": list(result.badness(section.words)),
                     "defects": defects[pick], "defects_left": dict(result.defects_left)}
             self.files.write_json(f"best/{index}", best, seq)
-        write_row = next(r for r in self.store.program(self.run_id) if r.op == "write" and r.section_index == index)
+        write_row = next(r for r in self.store.steps(self.run_id) if r.op == "write" and r.section_index == index)
         attempts = write_row.attempts
         if result.passed or attempts >= self.max_attempts:
             kept = self.files.commit_section(WrittenSection(
@@ -184,18 +185,18 @@ class ControlUnit:
                 defects=best.get("defects") or {}, defects_left=best.get("defects_left") or {}), seq)
             note = "passed" if result.passed else f"kept best of {attempts} attempts; still: {'; '.join(best['failures'])}"
             self._done(row, f"{note} ({kept.words} words)", attempts=row.attempts + 1)
-            self.on_event("section_done", {"index": index, "section": kept})
+            self.on_event(SectionDone(index, kept))
             return
         feedback = "; ".join(result.failures)
-        self.store.update_instruction(self.run_id, row.seq, attempts=row.attempts + 1, feedback=feedback,
+        self.store.update_step(self.run_id, row.seq, attempts=row.attempts + 1, feedback=feedback,
                                       note=f"failed: {feedback}")
-        for r in self.store.program(self.run_id):
+        for r in self.store.steps(self.run_id):
             if r.section_index == index and r.op in ("write", "extend"):
-                self.store.update_instruction(self.run_id, r.seq, status="pending",
+                self.store.update_step(self.run_id, r.seq, status="pending",
                                               feedback=feedback if r.op == "write" else None)
-        self.on_event("instruction", {"seq": row.seq, "op": "check", "index": index, "note": f"failed: {feedback}"})
+        self.on_event(StepDone(row.seq, "check", index, f"failed: {feedback}"))
 
-    def _summarise(self, row: InstructionRow) -> None:
+    def _summarise(self, row: StepRow) -> None:
         index, seq = row.section_index, row.seq
         section = self.files.section(index, seq)
         summary, found, by_model = summarise(self.call, section.title, section.text, index)
@@ -205,12 +206,12 @@ class ControlUnit:
         self._done(row, f"{source}; {len(found['names'])} names, {len(found['facts'])} facts kept")
 
     def _skip_section(self, index: int, note: str) -> None:
-        for r in self.store.program(self.run_id):
+        for r in self.store.steps(self.run_id):
             if r.section_index == index and r.status == "pending":
                 self._done(r, note)
 
-    # document instructions
-    def _stitch(self, rows: list[InstructionRow]) -> None:
+    # document steps
+    def _stitch(self, rows: list[StepRow]) -> None:
         """All pending boundaries in one engine batch."""
         plan = self._plan(rows[0].seq)
         boundaries = []
@@ -224,7 +225,7 @@ class ControlUnit:
                 self.files.replace_section(row.section_index, text, row.seq)
             self._done(row, note)
 
-    def _consistency(self, row: InstructionRow) -> None:
+    def _consistency(self, row: StepRow) -> None:
         seq = row.seq
         plan = self._plan(seq)
         sections = self.files.sections(seq)
@@ -235,8 +236,14 @@ class ControlUnit:
         target, total = plan.target_words, sum(count_words(t) for t in texts)
         budgets = [s.words for s in plan.sections]
         if total < (1 - DOCUMENT_TOLERANCE) * target:
-            texts, added, cut = self._continue_short(plan, texts, target - total, seq)
-            found = [f + c for f, c in zip(found, cut)]
+            added = 0
+            for _ in range(CONTINUE_ROUNDS):  # a round whose continuations were cut as defects leaves a gap
+                texts, more, cut = self._continue_short(plan, texts, target - total, seq)
+                found = [f + c for f, c in zip(found, cut)]
+                added += more
+                total = sum(count_words(t) for t in texts)
+                if not more or total >= (1 - DOCUMENT_TOLERANCE) * target:
+                    break
             notes.append(f"continued sections by {added} words")
         elif total > (1 + DOCUMENT_TOLERANCE) * target:
             texts = trim_to_total(texts, budgets, int(target * (1 + DOCUMENT_TOLERANCE)))
@@ -282,4 +289,4 @@ def _counts(counts: Counter) -> str:
     return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
 
 
-__all__ = ["ControlUnit", "Instruction", "MAX_ATTEMPTS"]
+__all__ = ["ControlUnit", "Step", "MAX_ATTEMPTS"]

@@ -3,7 +3,7 @@
     plan -> compile -> section (one after another, or all at once) -> document -> assemble
 
 `compile` turns the plan into the run's stored program; `section` nodes have the control
-unit (`writer.memory.control`) execute a section's instructions; `document` runs the
+unit (`writer.pipeline.memory.control`) execute a section's steps; `document` runs the
 document-level passes. In sequential mode (AgentWrite) the `section` node loops, each
 section seeing what came before. In parallel mode `compile` fans out with LangGraph `Send`,
 one `section` task per section, run concurrently; the engine (`BatchingEngine`) merges their
@@ -16,10 +16,8 @@ idempotent against the store: an instruction marked done is never run again.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TypedDict
 
@@ -28,14 +26,14 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
 from planners.base import Planner, one_section_plan
-from writer.artifacts import Plan, WrittenSection
+from writer.artifacts import document_text
+from writer.atomic import write_atomic
 from writer.calls import CallRecorder
 from writer.config import data_dir
-from writer.lengths import TargetLength, count_words
-from writer.memory import ControlUnit
+from writer.events import OnEvent, Planned, ignore
+from writer.pipeline.memory import ControlUnit
 from writer.store import Store
-
-Event = Callable[[str, dict], None]
+from writer.text.lengths import TargetLength, count_words
 
 
 class ComposeState(TypedDict):
@@ -52,31 +50,17 @@ class SectionTask(TypedDict):
     index: int
 
 
-def assemble(plan: Plan, sections: list[WrittenSection]) -> str:
-    """The document: sections in order, each under its title when there are several."""
-    if len(sections) == 1:
-        return sections[0].text.strip() + "\n"
-    return "\n\n".join(f"## {s.title}\n\n{s.text.strip()}" for s in sections) + "\n"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` via a temporary file, so a crash never leaves half a file."""
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 class ComposeWorkflow:
     """Runs one compose run through the graph, with checkpoints in `checkpoint_path`."""
 
-    def __init__(self, store: Store, call: CallRecorder, planner: Planner, on_event: Event | None = None,
+    def __init__(self, store: Store, call: CallRecorder, planner: Planner, on_event: OnEvent = ignore,
                  checkpoint_path: Path | None = None, candidates: int = 1, mode: str = "sequential"):
         self.candidates = candidates
         self.mode = mode
         self.store = store
         self.call = call
         self.planner = planner
-        self.on_event = on_event or (lambda kind, data: None)
+        self.on_event = on_event
         self.checkpoint_path = checkpoint_path or data_dir() / "checkpoints.sqlite"
 
     def control(self, run_id: str) -> ControlUnit:
@@ -95,7 +79,7 @@ class ComposeWorkflow:
                 plan, raw = self.planner.plan(run.instruction, target)
             self.store.save_plan(run_id, plan, raw)
         self.store.update_run(run_id, status="writing")
-        self.on_event("planned", {"plan": plan})
+        self.on_event(Planned(plan))
         return {"n_sections": len(plan.sections), "next_index": 0}
 
     def compile_node(self, state: ComposeState) -> dict:
@@ -119,7 +103,7 @@ class ComposeWorkflow:
     def assemble_node(self, state: ComposeState) -> dict:
         run_id = state["run_id"]
         sections = self.store.sections(run_id)
-        text = assemble(self.store.load_plan(run_id), sections)
+        text = document_text(sections)
         if state.get("output_path"):
             write_atomic(Path(state["output_path"]), text)
         self.store.update_run(run_id, status="done", words=count_words(text), output_path=state.get("output_path"))

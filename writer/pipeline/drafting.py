@@ -1,34 +1,35 @@
 """Drafting one section: the Generator (`generate`), defect removal (`clean`), length control (`lengthen`).
 
-The control unit (`writer.memory.control`) runs these as a section's `write` and `extend`
-instructions, and `pick_best` when a section has several candidate drafts.
+The control unit (`writer.pipeline.memory.control`) runs these as a section's `write` and `extend`
+steps, and `pick_best` when a section has several candidate drafts.
 
 A section is written as a part of one document, not as a reply of its own: the prompt gives its
-place (`writer.context`), the engine may not write a heading or, before the last section, open
+place (`writer.pipeline.context`), the engine may not write a heading or, before the last section, open
 a conclusion (`banned_words`), and whatever such text still comes out is cut by the defect
-checks (`writer.defects`).
+checks (`writer.text.defects`).
 
 The model ends its section where it ends its thought; the token bounds only keep it within
-reach of the budget (`writer.context.SectionBudget`). A draft short of its budget is continued
+reach of the budget (`writer.pipeline.context.SectionBudget`). A draft short of its budget is continued
 from where it stopped (a prefilled assistant message in the conversation the draft answered, so
 the engine's prefix cache serves it); one far short first goes to the Self-Lengthen Extender
-(`writer.lengthen`), which enriches it rather than padding it. A draft that runs long loses
+(`writer.pipeline.lengthen`), which enriches it rather than padding it. A draft that runs long loses
 its last paragraphs. A draft that starts looping is cut where the loop starts
-(`writer.repetition`) and continued from there, so loops never pad a section to its budget.
+(`writer.text.repetition`) and continued from there, so loops never pad a section to its budget.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
+from judges import JudgeInput, JudgeResult, get_judge
 from writer.artifacts import Plan
 from writer.calls import CallRecorder
-from writer.context import SECTION_TEMPLATE, TOKENS_PER_WORD, SectionBudget
-from writer.defects import Place, banned_words, clean
 from writer.engines.base import ChatRequest, Message, Sampling
-from writer.lengthen import Thread, extend, fits
-from writer.lengths import LONG, SHORT, count_words, end_at_sentence, join_text, trim_to_paragraph
-from writer.repetition import cut_loop
+from writer.pipeline.context import SECTION_TEMPLATE, TOKENS_PER_WORD, SectionBudget
+from writer.pipeline.lengthen import Thread, extend, fits
+from writer.text.defects import Place, banned_words, clean
+from writer.text.lengths import LONG, SHORT, count_words, end_at_sentence, join_text, trim_to_paragraph
+from writer.text.repetition import cut_loop
 
 EXTEND_BELOW = 0.6  # a draft under this share of its budget is enriched by the Extender before it is continued
 MAX_CONTINUATIONS = 3
@@ -59,7 +60,7 @@ def _short(text: str, words: int, share: float = SHORT) -> bool:
 
 def lengthen(call: CallRecorder, messages: list[Message], texts: list[str], words: int, place: Place,
              sampling: Sampling = Sampling()) -> list[str]:
-    """Bring drafts to `words`: those far short go to the Extender (`writer.lengthen`), then any still short are
+    """Bring drafts to `words`: those far short go to the Extender (`writer.pipeline.lengthen`), then any still short are
     continued; long ones lose their last paragraphs. Extender inputs/outputs are stored as role records."""
     threads = [Thread(messages, t) for t in texts]
     records = []
@@ -107,8 +108,6 @@ def fit_length(text: str, words: int) -> str:
 def pick_best(call: CallRecorder, plan: Plan, index: int, texts: list[str]) -> tuple[int, list[dict]]:
     """Score candidate drafts with the length, rules and checklist judges; return the best one's index and all
     scores. A judge that fails on a candidate is left out of its mean, never guessed."""
-    from judges import JudgeInput, JudgeResult, get_judge
-
     section = plan.sections[index]
     task = f"{plan.instruction}\n\nThis is section {index + 1}, \"{section.title}\": {section.main_point}"
     samples = [JudgeInput(text=t or "(empty)", instruction=task, words=section.words) for t in texts]

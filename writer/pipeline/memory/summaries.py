@@ -10,18 +10,17 @@ one (the section's first and last sentences) is stored instead, and the event sa
 from __future__ import annotations
 
 import json
-import re
 
 from prompts import render
 from writer.calls import CallRecorder
 from writer.engines.base import ChatRequest, Message
-from writer.lengths import SENTENCE_END, count_words, trim_to_words
-from writer.repetition import loop_start
+from writer.text.lengths import SENTENCE_END, count_words, trim_to_words
+from writer.text.repetition import loop_start
+from writer.text.words import stem, tokens
 
 SUMMARISE_TEMPLATE = "memory/summarise.j2"
 SECTION_WORDS_SHOWN = 700  # the summariser sees at most this much of a section
 MAX_TOKENS = 280
-_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
 
 # Tight bounds: the longest reply the schema allows (~230 tokens) fits MAX_TOKENS, so a reply is never cut
 # off mid-JSON, and a looping summary costs little.
@@ -49,8 +48,8 @@ def extractive_summary(text: str, max_words: int = 60) -> str:
 
 def grounded(claim: str, text: str, share: float = 0.6) -> bool:
     """Whether most content words of `claim` (4+ letters) occur in `text`."""
-    words = {w.lower()[:5] for w in _WORD.findall(text)}
-    content = [w.lower()[:5] for w in _WORD.findall(claim) if len(w) >= 4]
+    words = {stem(w) for w in tokens(text)}
+    content = [stem(w) for w in tokens(claim) if len(w) >= 4]
     return bool(content) and sum(w in words for w in content) / len(content) >= share
 
 

@@ -1,0 +1,1 @@
+"""DSPy: our engines behind `dspy.LM` (`lm`), compiled program files (`programs`), `writer optimize` (`optimize`)."""
