@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from writer.text.defects import Place, count_document, find_defects, remove_defects
+from writer.text.defects import Place, banned_words, count_document, feedback, find_defects, remove_defects
 
 FIXTURES = Path(__file__).parent / "fixtures" / "prose"
 TITLES = ("Before the Public Library", "Subscription Libraries", "The Public Libraries Act", "Carnegie's Libraries")
@@ -194,3 +194,16 @@ def test_leading_announcements_are_cut(lead):
 ])
 def test_prose_that_resembles_chatter_stays(prose):
     assert kinds(f"{prose}\n\n{P1}", middle(1)) == Counter(), prose
+
+
+def test_feedback_names_every_kind_left_for_the_model():
+    left = find_defects(f"{P1}\n\nCompute the derivative of f(x) = x^2 using the power rule.", middle(1))
+    message = feedback(left)
+    assert message.startswith("it contained text about something else") and "derivative" in message
+
+
+def test_banned_words_stay_within_vllms_limit():
+    titles = tuple(f"A long planned section title number {k}" for k in range(30))
+    words = banned_words(Place(index=3, count=31, other_titles=titles))
+    assert "Section" in words and "In conclusion" in words and len(words) <= 64  # vLLM: 128 token sequences
+    assert banned_words(Place(index=0, count=1)) == []  # a one-section text may have a title and conclude

@@ -102,7 +102,7 @@ _GENERIC_OPENING = re.compile(
 # these also keep '#' out of the prose ("C#", "#1"); a document of one section (a post, a poem) is not limited.
 HEADING_MARKS = ["#", "##", "###", "####"]
 # "Section 3: ...", "Part 2", "Chapter 1": labels of a document inside a section ("section" in prose is lower case)
-LABELS = ["Section", "Chapter"] + [f"Part {n}" for n in range(1, 10)]
+LABEL_WORDS = ["Section", "Chapter"] + [f"Part {n}" for n in range(1, 10)]
 CONCLUSION_OPENERS = ["In conclusion", "To conclude", "In summary", "To summarize", "To summarise", "To sum up",
                       "In closing", "All in all"]
 MAX_BANNED_TITLES = 6  # vLLM allows 128 banned token sequences; each phrase takes one or two
@@ -142,7 +142,7 @@ def banned_words(place: Place) -> list[str]:
         return []
     # three words or more: a two-word title is often a name ("Andrew Carnegie") that later prose needs
     titles = [t for t in place.other_titles if len(t.split()) >= 3][:MAX_BANNED_TITLES]
-    return HEADING_MARKS + LABELS + titles + ([] if place.last else CONCLUSION_OPENERS)
+    return HEADING_MARKS + LABEL_WORDS + titles + ([] if place.last else CONCLUSION_OPENERS)
 
 
 @dataclass(frozen=True)
