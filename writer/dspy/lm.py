@@ -20,8 +20,8 @@ JSON), so one module call is one engine call; `ADAPTER` is built once here and u
 
 Import-time settings: `LITELLM_LOCAL_MODEL_COST_MAP=True` (LiteLLM would otherwise fetch
 its cost map from the network) and `DSPY_CACHEDIR` under writer's cache dir, both set before
-dspy is imported. DSPy's response cache is off by default for writer's LMs (a cache hit
-would skip the store); `writer optimize` turns it on for its repeated evaluations.
+dspy is imported. DSPy's response cache is off for writer's LMs: a cache hit would skip the
+store, and every call is stored.
 
 Threads: `configure_dspy` runs once, in the main thread (dspy refuses `configure` from
 another thread); workflow nodes and worker threads use `with dspy.context(lm=..., adapter=...)`,
@@ -33,6 +33,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import contextlib
 from contextlib import contextmanager
 
 from writer.config import cache_dir
@@ -89,8 +90,11 @@ _LOCKS: dict[int, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
 
 
-def _engine_lock(engine) -> threading.Lock:
-    """One lock per writer engine: in-process vLLM is not safe to call from two threads at once."""
+def _engine_lock(engine):
+    """A lock for an engine that cannot take calls from two threads at once (a plugin engine without
+    `concurrent`); none for the built-ins, which batch concurrent callers themselves."""
+    if getattr(engine, "concurrent", False):
+        return contextlib.nullcontext()
     with _LOCKS_GUARD:
         return _LOCKS.setdefault(id(engine), threading.Lock())
 
