@@ -25,13 +25,17 @@ def isolated(tmp_path, monkeypatch, request):
     that meaning the tiny SmolLM2; the default is now qwen2.5-coder-0.5b. The variable keeps every
     such call on the session's `embedded_engine` (same `get_engine` key) and its subprocesses on the
     same model, without a `--model` on each call. Tests of the default model pass it explicitly.
+    WRITER_JUDGE_MODEL likewise: the model judges would otherwise load the strongest installed model
+    (judges/engine.py); tests that need a stronger judge name it.
     """
     monkeypatch.setenv("WRITER_DATA_DIR", str(tmp_path / "data"))
+    (tmp_path / "config.toml").write_text("")  # a config file the user names must exist
     monkeypatch.setenv("WRITER_CONFIG", str(tmp_path / "config.toml"))
-    for name in ("WRITER_DB_URL", "WRITER_ENGINE", "WRITER_MODEL", "WRITER_BASE_URL"):
+    for name in ("WRITER_DB_URL", "WRITER_ENGINE", "WRITER_MODEL", "WRITER_BASE_URL", "WRITER_JUDGE_MODEL"):
         monkeypatch.delenv(name, raising=False)
     if request.node.get_closest_marker("engine") is not None:
         monkeypatch.setenv("WRITER_MODEL", ENGINE_TEST_MODEL)
+        monkeypatch.setenv("WRITER_JUDGE_MODEL", ENGINE_TEST_MODEL)
     return tmp_path
 
 

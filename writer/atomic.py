@@ -6,13 +6,16 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from writer.errors import OutputError
+
 __all__ = ["write_atomic"]
 
 
 def write_atomic(path: Path | str, data: str | bytes | Callable[[Path], object]) -> Path:
     """Write `data` to `path` through `.<name>.partial` in the same folder, then rename it into place, so readers
     see the old file or the new one, never a part. `data` is text (UTF-8), bytes, or a function that writes the
-    temporary path it is given (a parquet writer). The temporary file is removed if writing fails. Returns the path."""
+    temporary path it is given (a parquet writer). The temporary file is removed if writing fails, and a file system
+    error (a full disk, a read-only folder) is an `OutputError` naming the file. Returns the path."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.partial")
     try:
@@ -23,6 +26,8 @@ def write_atomic(path: Path | str, data: str | bytes | Callable[[Path], object])
         else:
             data(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)
     return path

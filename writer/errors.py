@@ -43,3 +43,20 @@ class UnknownModelError(UsageError):
 
 class ModelInstallError(WriterError):
     """A registered model could not be installed (pip failed, a chunk is missing or corrupt, conversion failed)."""
+
+
+class EmptyExportError(WriterError):
+    """An export whose filters left no record: nothing was written. `cli_message` says it with the flags."""
+
+    def __init__(self, message: str, cli_message: str | None = None):
+        super().__init__(message)
+        self.cli_message = cli_message or message
+
+
+class OutputError(WriterError):
+    """A file writer was asked to write could not be written (a full disk, no permission): exit code 1. What was
+    there before is unchanged (`writer.atomic`), and the run that wrote it can be resumed to write it again."""
+
+
+class RunBusyError(UsageError):
+    """Another live process is writing that run; resuming it here would write it twice."""

@@ -11,14 +11,18 @@ import sys
 
 import typer
 
+from writer.cli import options
 from writer.cli.compose import compose, plan
 from writer.cli.dataset import dataset_app, optional_ray_address
+from writer.cli.extend import extend
 from writer.cli.judge import judge_app
 from writer.cli.models import models_app
 from writer.cli.optimize import optimize_cmd
-from writer.cli.options import fail
+from writer.cli.options import crash, fail, message
 from writer.cli.quiet import quiet
+from writer.cli.revise import revise
 from writer.cli.runs import runs_app
+from writer.config import check as check_config
 from writer.config import data_dir
 from writer.engines import close_engines
 from writer.errors import WriterError
@@ -39,15 +43,19 @@ def main_options(verbose: bool = typer.Option(False, "--verbose", "-v",
                                               help="Show the engine's own output (vLLM, torch, transformers) "
                                                    "instead of logging it to <data dir>/engine.log.")) -> None:
     """Write long documents with local models."""
-    if not verbose and (sys.stderr.isatty() or os.environ.get("WRITER_QUIET") == "1"):
-        try:
+    options.VERBOSE = verbose
+    try:
+        check_config()  # the config file, the environment, the data and cache dirs: one line for the first bad one
+        if not verbose and (sys.stderr.isatty() or os.environ.get("WRITER_QUIET") == "1"):
             quiet(data_dir() / "engine.log")
-        except WriterError as exc:
-            fail(exc)
+    except WriterError as exc:
+        fail(exc)
 
 
 app.command()(compose)
 app.command()(plan)
+app.command()(revise)
+app.command()(extend)
 app.add_typer(runs_app, name="runs")
 app.add_typer(judge_app, name="judge")
 app.add_typer(dataset_app, name="dataset")
@@ -71,6 +79,11 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)
         sys.exit(130)
+    except WriterError as exc:  # raised outside a command's own guard
+        typer.echo(f"error: {message(exc)}", err=True)
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - a bug or a library's failure: one line, the traceback to the log
+        crash(exc)
     finally:
         close_engines()
     sys.exit(code if isinstance(code, int) else 0)

@@ -10,6 +10,7 @@ input is one line before anything runs.
 from __future__ import annotations
 
 import atexit
+import threading
 
 from writer.config import EngineSettings, engine_settings
 from writer.engines import models
@@ -24,6 +25,7 @@ ENGINES = Registry("engine", "writer.engines", {
     "openai": "writer.engines.openai_engine:OpenAIEngine",
 })
 _OPEN: dict[tuple, Engine] = {}
+_BUILDING = threading.Lock()  # threads asking for the same engine at once (a job's judges) build it once
 
 
 def engine_names() -> list[str]:
@@ -56,9 +58,19 @@ def _engine_class(name: str) -> type[Engine]:
 def get_engine(settings: EngineSettings | None = None, **overrides) -> Engine:
     """The engine for `settings` (resolved from env/config when None), reusing an open one."""
     settings = settings or engine_settings(**overrides)
-    key = (settings.engine, settings.model, settings.base_url, settings.api_key, settings.concurrency)
+    # None is the default model: the same key as naming it, so the writer's engine and a judge naming the
+    # default model are one engine, never two loads of the same model
+    model = settings.model or (models.DEFAULT_MODEL if settings.engine == "vllm" else None)
+    key = (settings.engine, model, settings.base_url, settings.api_key, settings.concurrency)
     if key in _OPEN:
         return _OPEN[key]
+    with _BUILDING:
+        if key not in _OPEN:
+            _OPEN[key] = _build(settings)
+    return _OPEN[key]
+
+
+def _build(settings: EngineSettings) -> Engine:
     cls = _engine_class(settings.engine)
     if settings.engine == "openai":
         engine = cls(base_url=settings.base_url, model=settings.model, api_key=settings.api_key,
@@ -69,7 +81,6 @@ def get_engine(settings: EngineSettings | None = None, **overrides) -> Engine:
         # Registered after vLLM's own multiprocessing hooks, so it runs before them at exit:
         # without it the interpreter waits forever on vLLM's engine process.
         atexit.register(close_engines)
-    _OPEN[key] = engine
     return engine
 
 

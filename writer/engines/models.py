@@ -34,7 +34,7 @@ from writer.config import cache_dir
 from writer.errors import EngineConfigError, ModelInstallError, UnknownModelError
 
 __all__ = ["LocalModel", "Part", "ModelListing", "REGISTRY", "DEFAULT_MODEL", "installed", "model_dir", "install",
-           "list_models", "strongest_installed", "resolve", "registered_name", "is_local_path"]
+           "list_models", "strongest_installed", "resolve", "registered_name", "is_local_path", "context_window"]
 
 MARKER = "writer-model.json"
 BLOCK = 4 * 1024 * 1024  # bytes read and hashed at a time while assembling
@@ -198,7 +198,34 @@ def resolve(model: str | None) -> tuple[str, int | None]:
         if not (path / "config.json").exists():
             raise EngineConfigError(f"model folder not found or not a Hugging Face model folder: {model}")
         return str(path), None
+    if "/" not in model and not _cached_hub_model(model):  # a typo of a registered name, most likely
+        raise UnknownModelError(f"unknown model {model!r}: not a registered model ({', '.join(REGISTRY)}), a model "
+                                f"folder, or a Hugging Face hub id (org/name)")
     return model, None
+
+
+def _cached_hub_model(model: str) -> bool:
+    """Whether hub id `model` (one without an org, as "gpt2") is in the local Hugging Face cache."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(model, "config.json"), str)
+    except Exception:  # noqa: BLE001 - no hub library, or an id it refuses: not cached
+        return False
+
+
+def context_window(model: str | None) -> int | None:
+    """The context window the in-process engine gives `model`, known before it loads: a registered model's own,
+    a folder's `max_position_embeddings`; None for a hub id (vLLM reads it when it loads)."""
+    if not model or model in REGISTRY:
+        return REGISTRY[model or DEFAULT_MODEL].context_window
+    if is_local_path(model):
+        try:
+            value = json.loads((Path(model).expanduser() / "config.json").read_text()).get("max_position_embeddings")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return value if isinstance(value, int) and value > 0 else None
+    return None
 
 
 def install(name: str, on_progress: Progress | None = None) -> Path:

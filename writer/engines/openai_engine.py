@@ -99,6 +99,10 @@ class OpenAIEngine(Engine):
             if req.stop_on_loop:
                 return self._watched(kwargs, started)
             resp = self.client.chat.completions.create(**kwargs)
+        except (openai.APIConnectionError, httpx.HTTPError) as exc:  # unreachable, or a reply dropped midway
+            cause = exc.__cause__ or exc
+            raise EngineError(f"{self.base_url}: the server dropped the connection or cannot be reached "
+                              f"({type(cause).__name__}: {cause})") from exc
         except openai.APIError as exc:
             raise EngineError(f"{self.base_url}: {exc}") from exc
         choice = resp.choices[0]

@@ -29,14 +29,35 @@ from concurrent.futures import Future
 
 from writer.engines.base import ChatRequest, Completion, Engine
 from writer.engines.models import registered_name, resolve
+from writer.engines.shm import Segments
 from writer.engines.token_reuse import TokenReuse
-from writer.errors import EngineConfigError
+from writer.errors import EngineConfigError, EngineError
 from writer.text.repetition import LOOP_CHECK_TOKENS, loop_start
 
 
 def cpu_bind_list() -> str:
     """All CPUs this process may run on, as vLLM's VLLM_CPU_OMP_THREADS_BIND list ("0,1")."""
     return ",".join(str(c) for c in sorted(os.sched_getaffinity(0)))
+
+
+def _memory_note(margin: float = 0.0) -> str:
+    """On CPU: a note when free memory is under the KV cache vLLM reserves (VLLM_CPU_KVCACHE_SPACE GiB) plus
+    `margin` GiB, else ""."""
+    try:
+        import psutil
+
+        free = psutil.virtual_memory().available / 2**30
+        kv = float(os.environ.get("VLLM_CPU_KVCACHE_SPACE") or 4)
+    except (ImportError, ValueError):
+        return ""
+    if free >= kv + margin:
+        return ""
+    return (f"not enough free memory: {free:.1f} GiB available, and the engine's KV cache alone takes {kv:g} GiB "
+            f"(VLLM_CPU_KVCACHE_SPACE); free memory or set VLLM_CPU_KVCACHE_SPACE lower")
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
 
 class _Stepper:
@@ -165,11 +186,20 @@ class VLLMEngine(Engine):
         # and indentation inside a plan until max_tokens. vLLM reads this from the engine's config only (the
         # per-request flag is ignored), and only for an explicitly chosen xgrammar or guidance backend.
         llm_kwargs.setdefault("structured_outputs_config", {"backend": "xgrammar", "disable_any_whitespace": True})
+        if current_platform.is_cpu() and (short := _memory_note()):  # vLLM would find out after loading the model
+            raise EngineError(f"the vLLM engine cannot start: {short}")
+        self.segments = Segments().watch()  # vLLM's shared memory, freed at close (`shm.py`)
         try:
             self.llm = vllm.LLM(model=model, max_model_len=max_model_len, enforce_eager=enforce_eager,
                                 seed=seed, **llm_kwargs)
         except (OSError, ValueError) as exc:
+            self.segments.free()
             raise EngineConfigError(f"vLLM cannot load model {model!r}: {exc}".splitlines()[0]) from None
+        except Exception as exc:  # the engine process died starting (out of memory, a failed worker)
+            self.segments.free()
+            note = _memory_note(margin=1.0) if current_platform.is_cpu() else ""
+            raise EngineError(f"the vLLM engine failed to start: {note or _first_line(exc)}") from exc
+        self.segments.pause()
         self.model_id = name or model
         self.tokenizer = self.llm.get_tokenizer()
         self.reuse = TokenReuse(self.tokenizer)  # follow-ups get the ids the model generated, for its prefix cache
@@ -212,12 +242,18 @@ class VLLMEngine(Engine):
             if hasattr(ids, "input_ids"):  # a BatchEncoding on some tokenizers
                 ids = ids["input_ids"]
             ids = self.reuse.ids_for(list(ids))
+            if len(ids) >= self.context_window:
+                raise EngineError(f"a prompt of {len(ids):,} tokens does not fit {self.model_id}'s "
+                                  f"{self.context_window:,}-token context window")
             if len(ids) + req.max_tokens > self.context_window:
                 req = req.model_copy(update={"max_tokens": max(1, self.context_window - len(ids))})
             prompts.append(({"prompt_token_ids": list(ids)}, self._params(req)))
         started = time.perf_counter()
         futures = [self.stepper.submit(p, s, req.stop_on_loop) for (p, s), req in zip(prompts, requests)]
-        outputs = [f.result() for f in futures]
+        try:
+            outputs = [f.result() for f in futures]
+        except Exception as exc:  # the engine process died (crashed, killed, out of memory) or refused a request
+            raise EngineError(f"the vLLM engine failed: {_first_line(exc)}") from exc
         seconds = time.perf_counter() - started
         results = []
         for out, cut in outputs:
@@ -242,7 +278,9 @@ class VLLMEngine(Engine):
             return
         if getattr(self, "stepper", None) is not None:
             self.stepper.close()
+        self.segments.scan()
         shutdown = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
         if shutdown is not None and hasattr(shutdown, "shutdown"):
             shutdown.shutdown()
         self.llm = None
+        self.segments.free()  # what vLLM's processes left in /dev/shm (else the resource tracker warns at exit)
