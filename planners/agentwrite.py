@@ -108,15 +108,16 @@ def parse_sections(raw: str) -> list:
 class AgentWritePlanner(Planner):
     """Plans with one constrained engine call, a follow-up for missing sections, then repairs."""
 
-    def __init__(self, call: CallRecorder, temperature: float = 0.5):
+    def __init__(self, call: CallRecorder, temperature: float = 0.5, style: str = ""):
         self.call = call
         self.temperature = temperature
+        self.style = style  # the run's --style: the planner plans for it
 
     def request(self, instruction: str, target: TargetLength) -> ChatRequest:
         n = suggested_sections(target.words)
         _, high = section_count_bounds(target.words)
         prompt = render(TEMPLATE, instruction=instruction, target_words=target.words, n_sections=n,
-                        min_words=min(MIN_SECTION_WORDS, target.words), max_words=MAX_SECTION_WORDS)
+                        min_words=min(MIN_SECTION_WORDS, target.words), max_words=MAX_SECTION_WORDS, style=self.style)
         return ChatRequest(
             messages=[Message(role="user", content=prompt)],
             max_tokens=min(4096, 60 + 140 * min(high, 2 * n + 2)),
@@ -144,7 +145,8 @@ class AgentWritePlanner(Planner):
         """Parts first, then each part's sections in one batch; the repair completes the result."""
         n = suggested_sections(target.words)
         n_parts = math.ceil(n / SECTIONS_PER_PART)
-        prompt = render(PARTS_TEMPLATE, instruction=instruction, n_parts=n_parts, target_words=target.words)
+        prompt = render(PARTS_TEMPLATE, instruction=instruction, n_parts=n_parts, target_words=target.words,
+                        style=self.style)
         ask = ChatRequest(messages=[Message(role="user", content=prompt)], max_tokens=60 + 120 * n_parts,
                           temperature=self.temperature, json_schema=plan_schema(n_parts, n_parts), stop_on_loop=True)
         reply = self.call("plan", [ask], template=PARTS_TEMPLATE)[0]
@@ -163,7 +165,7 @@ class AgentWritePlanner(Planner):
         for k, part in enumerate(parts):
             m = max(1, round(part["words"] / (target.words / n)))
             text = render(PART_SECTIONS_TEMPLATE, instruction=instruction, parts=parts, index=k, part=part,
-                          n_sections=m)
+                          n_sections=m, style=self.style)
             requests.append(ChatRequest(messages=[Message(role="user", content=text)], max_tokens=60 + 140 * m,
                                         temperature=self.temperature, json_schema=plan_schema(m, m), stop_on_loop=True))
         replies = self.call("plan", requests, template=PART_SECTIONS_TEMPLATE)

@@ -12,7 +12,10 @@ ONE_SECTION_NOTE = "one section: written straight from the instruction, no plann
 
 
 class Planner(abc.ABC):
-    """Makes the plan a document is written from."""
+    """Makes the plan a document is written from.
+
+    The run builds its planner from the PLANNERS registry as `cls(recorder, style=...)` (`recorder`: the
+    run's `CallRecorder`, through which every engine call is made and stored); a plugin planner takes the same."""
 
     @abc.abstractmethod
     def plan(self, instruction: str, target: TargetLength) -> tuple[Plan, str]:

@@ -158,22 +158,26 @@ def _opening_first_close_last(items: list[dict]) -> list[dict]:
     return opening + rest + closing
 
 
-def complete_plan(instruction: str, target_words: int, items: list[dict],
-                  min_sections: int | None = None) -> tuple[list[PlannedSection], list[str]]:
+def complete_plan(instruction: str, target_words: int, items: list[dict], min_sections: int | None = None,
+                  keep_sections: bool = False) -> tuple[list[PlannedSection], list[str]]:
     """Usable sections (`usable_sections`) made into a plan the target allows: too many merged, too few filled
     with generic sections (the last resort: the planner is asked for the missing ones first), budgets
-    rebalanced to sum to the target. `min_sections` raises the fewest sections kept."""
+    rebalanced to sum to the target. `min_sections` raises the fewest sections kept.
+
+    `keep_sections` (a user's own outline): the sections stay as they are, in their order, and only the budgets
+    change: missing ones get the median of those given, then all are scaled to sum to the target, keeping the
+    user's proportions (no 150-1000 word bounds: the user chose them)."""
     repairs: list[str] = []
-    unique = _opening_first_close_last(list(items))
+    unique = list(items) if keep_sections else _opening_first_close_last(list(items))
     if unique != list(items):
         repairs.append("moved the opening section first and the closing section last")
     seen_titles = {_norm(i["title"]) for i in unique}
     low, high = section_count_bounds(target_words)
     low = min(high, max(low, min_sections or 0))
-    if len(unique) > high:
+    if len(unique) > high and not keep_sections:
         repairs.append(f"merged {len(unique)} sections down to {high}")
         unique = unique[: high - 1] + [unique[-1]] if high > 1 else unique[:1]
-    if len(unique) < low:
+    if len(unique) < low and not keep_sections:
         want = low
         fillers = [a for a in FILLER_ANGLES if _norm(a[0]) not in seen_titles]
         # Long targets need more sections than there are angles: go round again, numbered.
@@ -197,8 +201,12 @@ def complete_plan(instruction: str, target_words: int, items: list[dict],
 
     given = [i["words"] for i in unique if i["words"]]
     default = sorted(given)[len(given) // 2] if given else target_words / len(unique)
-    weights = [float(min(MAX_SECTION_WORDS, max(MIN_SECTION_WORDS, i["words"] or default))) for i in unique]
-    budgets = allocate(weights, target_words, min(MIN_SECTION_WORDS, target_words / len(unique)), MAX_SECTION_WORDS)
+    if keep_sections:
+        budgets = allocate([float(i["words"] or default) for i in unique], target_words, 1, target_words)
+    else:
+        weights = [float(min(MAX_SECTION_WORDS, max(MIN_SECTION_WORDS, i["words"] or default))) for i in unique]
+        budgets = allocate(weights, target_words, min(MIN_SECTION_WORDS, target_words / len(unique)),
+                           MAX_SECTION_WORDS)
     if [i["words"] for i in unique] != budgets:
         stated = sum(i["words"] or 0 for i in unique)
         repairs.append(f"rebalanced budgets from {stated} to {target_words} words")

@@ -246,8 +246,9 @@ def test_openai_engine_against_a_served_model(served_model, tmp_path):
     assert engine.count_tokens("Hello world") == 2
 
     out = tmp_path / "owls.md"
+    # --model names the served model: the conftest's WRITER_MODEL (a registered name) is not what it serves
     result = compose_cli("Write a short article about owls.", "--words", "400", "--engine", "openai",
-                         "--base-url", served_model, "-o", str(out), "--json")
+                         "--base-url", served_model, "--model", "smollm2", "-o", str(out), "--json")
     info = json.loads(result.stdout)
     assert abs(count_words(out.read_text()) - 400) / 400 <= 0.25
     calls = Store().calls(info["run_id"])
@@ -274,35 +275,44 @@ def test_openai_engine_stops_a_looping_generation_early(served_model):
 
 
 def test_section_cut_short_is_extended_to_its_budget(embedded_engine):
-    """The Generator's drafts are held to 60 tokens; the control unit's extend instruction (the Extender, then
-    continuation) brings every section to its budget, and the check passes it."""
+    """Every Generator draft is a fixed ~50-word paragraph (far under its budget); the control unit's extend
+    instruction (the real engine's Extender, then continuation) brings every section to its budget, and the
+    check passes it. The drafts are scripted, not capped model output: a capped draft of the tiny model often
+    only echoes the main point, the echo is cut, and an empty draft has nothing for the Extender to enrich."""
     import writer
-    from writer.engines.base import Engine
+    from writer.engines.base import Completion, Engine
 
     instruction = "Write an essay about the moon."
+    drafts = iter([
+        "The Moon turns the same face to the Earth all the time. Its surface is grey dust and rock, marked by "
+        "craters from old impacts and by dark plains of cooled lava that early astronomers took for seas. "
+        "It has no air, so nothing wears the footprints away.",
+        "The Moon pulls on the oceans as it circles the Earth. Twice a day the water rises along the coasts and "
+        "falls back again, and fishermen, sailors and shore birds all live by that slow rhythm. The tides "
+        "also slow the spin of the Earth, very gently, year after year.",
+    ] * 8)
 
     def is_generator_call(request) -> bool:
         """writer/section.j2 (it opens with the instruction) as the whole conversation; the Extender follows it
-        up, so its conversations are longer. Not "Now write section" in the text: a one-section plan leaves
-        that line out (CI failed on such a plan at 5dc456c)."""
+        up, so its conversations are longer."""
         return (len(request.messages) == 1 and request.json_schema is None and not request.continue_final
                 and request.messages[0].content.startswith(instruction))
 
-    class Capped(Engine):
-        name, model_id, context_window = "capped", embedded_engine.model_id, embedded_engine.context_window
+    class ShortDrafts(Engine):
+        name, model_id, context_window = "short-drafts", embedded_engine.model_id, embedded_engine.context_window
 
         def generate(self, requests):
-            capped = [r.model_copy(update={"max_tokens": 60, "min_tokens": 0}) if is_generator_call(r) else r
-                      for r in requests]
-            return embedded_engine.generate(capped)
+            real = iter(embedded_engine.generate([r for r in requests if not is_generator_call(r)]))
+            return [Completion(text=next(drafts), prompt_tokens=1, completion_tokens=60, finish_reason="stop")
+                    if is_generator_call(r) else next(real) for r in requests]
 
         def count_tokens(self, text):
             return embedded_engine.count_tokens(text)
 
-    result = writer.compose(instruction, words=600, engine=Capped())
+    result = writer.compose(instruction, words=600, engine=ShortDrafts())
     store = Store()
     generator = store.role_records(result.run_id, "generator")
-    assert generator and all(g.output_words < 80 for g in generator)  # the cap bit
+    assert generator and all(g.output_words < 80 for g in generator)  # the scripted drafts
     for planned, section in zip(result.plan.sections, result.sections):
         assert 0.85 * planned.words <= section.words <= 1.1 * planned.words, (planned.words, section.words)
     assert {"extend"} <= {c.stage for c in store.calls(result.run_id)}
@@ -351,4 +361,4 @@ def test_sequential_memory_summaries_on_the_real_engine(embedded_engine):
     text = result.text.lower()
     assert all(name.lower() in text for name in facts["names"])  # only names the text really uses
     last_write = [c for c in store.calls(result.run_id) if c.stage == "write"][-1]
-    assert "What the earlier parts said" in last_write.messages[0]["content"]
+    assert "What the earlier sections said" in last_write.messages[0]["content"]

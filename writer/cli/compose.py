@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from writer import api
-from writer.cli.options import BaseUrlOpt, EngineOpt, ModelOpt, WordsOpt, err, fail, out
+from writer.cli.options import BaseUrlOpt, EngineOpt, FormatOpt, ModelOpt, StyleOpt, WordsOpt, err, fail, out
 from writer.cli.progress import ComposeProgress
 from writer.engines import check_engine_name
 from writer.errors import WriterError
@@ -36,12 +36,25 @@ def compose(
                                             "OpenAI-compatible engines)."),
     program: Optional[Path] = typer.Option(None, "--program",
                                            help="Plan with a planner program compiled by `writer optimize planner`."),
+    plan_file: Optional[Path] = typer.Option(None, "--plan",
+                                             help="Write from this plan instead of planning: JSON as `writer plan` "
+                                                  "prints it, or a Markdown outline of '## Title' lines."),
+    sources: Optional[list[Path]] = typer.Option(None, "--source",
+                                                 help="Write from this file or folder (.md, .txt, .pdf, .docx) and "
+                                                      "cite it as \\[n]; repeatable."),
+    style: Optional[str] = StyleOpt,
+    fmt: Optional[str] = FormatOpt,
 ) -> None:
     """Plan and write a long document."""
     try:
         check_engine_name(engine)
         target = None
-        if not resume:
+        if plan_file is not None and not resume:
+            user = api.read_plan(plan_file, instruction, words)
+            for note in user.repairs:
+                err.print(f"note: {note}", markup=False)
+            target = user.target_words
+        elif not resume:
             instruction = api.validate(instruction, words)
             length = resolve_target(instruction, words)
             target = length.words
@@ -55,7 +68,8 @@ def compose(
         with progress.progress:
             result = api.compose(instruction, words=words, engine=engine, model=model, base_url=base_url,
                                  output=output, resume=resume, on_event=progress, candidates=candidates,
-                                 mode=mode, program=program)
+                                 mode=mode, program=program, plan=plan_file, sources=sources or None, style=style,
+                                 format=fmt)
     except WriterError as exc:
         fail(exc)
     stats = result.stats
@@ -78,11 +92,12 @@ def plan(
     model: Optional[str] = ModelOpt,
     engine: Optional[str] = EngineOpt,
     base_url: Optional[str] = BaseUrlOpt,
+    style: Optional[str] = StyleOpt,
 ) -> None:
     """Print the plan (sections, main points, word budgets) as JSON."""
     try:
         check_engine_name(engine)
-        result = api.plan(instruction, words=words, engine=engine, model=model, base_url=base_url)
+        result = api.plan(instruction, words=words, engine=engine, model=model, base_url=base_url, style=style)
     except WriterError as exc:
         fail(exc)
     out.print(result.model_dump_json(indent=2), markup=False)

@@ -6,16 +6,19 @@ far, and, on a re-run, why the last attempt failed. A 10,000-word document never
 window, so everything that grows is budgeted: memory gets at most `memory_tokens` (facts
 first, then summaries, newest first); the text written so far gets what the window leaves
 after the output budget, capped by `history_tokens`, cut from the front at paragraph
-boundaries (the most recent text matters most for continuity).
+boundaries (the most recent text matters most for continuity). A run with sources gets the
+passages retrieved for the section first, within `sources_tokens` and half of what the window
+leaves (best passage first; one that does not fit is skipped for a shorter one after it).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from prompts import render
-from writer.artifacts import Plan, WrittenSection
+from writer.artifacts import Passage, Plan, WrittenSection
 from writer.engines.base import Engine
 
 SECTION_TEMPLATE = "writer/section.j2"
@@ -23,6 +26,8 @@ SECTION_TEMPLATE = "writer/section.j2"
 TOKENS_PER_WORD = 1.3
 SAFETY_TOKENS = 32
 OMITTED = "[... earlier text omitted ...]"
+HISTORY_TOKENS = 1024  # most tokens of the text so far a section prompt shows
+MEMORY_TOKENS = 768  # most tokens of summaries and facts a section prompt shows
 
 
 @dataclass
@@ -108,15 +113,35 @@ def fit_memory(memory: SectionMemory, engine: Engine, budget_tokens: int) -> tup
     return facts, summaries
 
 
+def shown_passage(passage: Passage) -> dict:
+    """A passage as a section prompt shows it: its number, file name, and text on one line."""
+    return {"number": passage.number, "path": Path(passage.path).name, "text": " ".join(passage.text.split())}
+
+
+def fit_sources(passages: list[Passage], engine: Engine, budget_tokens: int) -> list[dict]:
+    """The passages (best first) that fit `budget_tokens`, as `shown_passage` dicts in their given order."""
+    shown, used = [], 0
+    for passage in passages:
+        item = shown_passage(passage)
+        cost = engine.count_tokens(item["text"]) + engine.count_tokens(item["path"]) + 6
+        if used + cost <= budget_tokens:
+            shown.append(item)
+            used += cost
+    return shown
+
+
 def section_prompt(plan: Plan, index: int, written: list[WrittenSection], engine: Engine,
-                   budget: SectionBudget, history_tokens: int = 2048, memory: SectionMemory | None = None,
-                   memory_tokens: int = 768) -> str:
+                   budget: SectionBudget, history_tokens: int = HISTORY_TOKENS, memory: SectionMemory | None = None,
+                   memory_tokens: int = MEMORY_TOKENS, sources: list[Passage] = (), sources_tokens: int = 1024,
+                   style: str = "", revision: dict | None = None) -> str:
     """Render the prompt for section `index` so that prompt + output fit the engine's window.
 
     The prompt names the section's place (its number, the section just before it and the one after), not
     the whole outline: shown every title and main point, small models write the whole outline into each
     section (Qwen2.5-Coder-0.5B did, in 3 of 4 sections tried). The text so far (sequential mode) replaces
     the previous section's main point, since the model then reads what that section actually said.
+    `sources`: the passages retrieved for the section, best first; `style`: the run's `--style`;
+    `revision`: {"text", "instruction"} when the section is being rewritten (`writer revise`).
     """
     memory = memory or SectionMemory()
     section = plan.sections[index]
@@ -124,9 +149,16 @@ def section_prompt(plan: Plan, index: int, written: list[WrittenSection], engine
     following = plan.sections[index + 1].title if index + 1 < len(plan.sections) else None
     fixed_args = dict(instruction=plan.instruction, index=index, count=len(plan.sections), title=section.title,
                       main_point=section.main_point, words=section.words, feedback=memory.feedback,
-                      previous=previous.model_dump() if previous else None, next_title=following)
-    bare = render(SECTION_TEMPLATE, written="", facts=[], summaries=[], **fixed_args)
+                      previous=previous.model_dump() if previous else None, next_title=following, style=style,
+                      revision=revision)
+    bare = render(SECTION_TEMPLATE, written="", facts=[], summaries=[], sources=[], **fixed_args)
     room = engine.context_window - budget.max_tokens - engine.count_tokens(bare) - SAFETY_TOKENS
+    if sources:
+        fixed_args["sources"] = fit_sources(list(sources), engine, min(sources_tokens, max(0, room // 2)))
+        bare = render(SECTION_TEMPLATE, written="", facts=[], summaries=[], **fixed_args)
+        room = engine.context_window - budget.max_tokens - engine.count_tokens(bare) - SAFETY_TOKENS
+    else:
+        fixed_args["sources"] = []
     facts, summaries = fit_memory(memory, engine, min(memory_tokens, max(0, room // 2)))
     with_memory = render(SECTION_TEMPLATE, written="", facts=facts, summaries=summaries, **fixed_args)
     room = engine.context_window - budget.max_tokens - engine.count_tokens(with_memory) - SAFETY_TOKENS

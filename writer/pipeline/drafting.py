@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import Counter
 
 from judges import JudgeInput, JudgeResult, get_judge
+from judges.engine import choose_judge_model, judge_engine
 from writer.artifacts import Plan
 from writer.calls import CallRecorder
 from writer.engines.base import ChatRequest, Message, Sampling
@@ -59,16 +60,17 @@ def _short(text: str, words: int, share: float = SHORT) -> bool:
 
 
 def lengthen(call: CallRecorder, messages: list[Message], texts: list[str], words: int, place: Place,
-             sampling: Sampling = Sampling()) -> list[str]:
+             sampling: Sampling = Sampling(), style: str = "") -> list[str]:
     """Bring drafts to `words`: those far short go to the Extender (`writer.pipeline.lengthen`), then any still short are
-    continued; long ones lose their last paragraphs. Extender inputs/outputs are stored as role records."""
+    continued; long ones lose their last paragraphs. Extender inputs/outputs are stored as role records. `style` is
+    the run's `--style`, for the Extender's prompts (continuations follow the section prompt, which has it)."""
     threads = [Thread(messages, t) for t in texts]
     records = []
     for _ in range(EXTEND_ROUNDS):
         short = [i for i, t in enumerate(threads) if t.text and _short(t.text, words, EXTEND_BELOW)]
         if not short:
             break
-        results = extend(call, [threads[i] for i in short], messages, words, place, sampling)
+        results = extend(call, [threads[i] for i in short], messages, words, place, sampling, style)
         better = [(i, r) for i, r in zip(short, results) if r is not None]
         for i, longer in better:
             records.append({"role": "extender", "input": threads[i].text, "output": longer.text})
@@ -105,16 +107,29 @@ def fit_length(text: str, words: int) -> str:
     return end_at_sentence(text, int(words * SHORT))
 
 
+def judge_call(call: CallRecorder) -> CallRecorder:
+    """The recorder the candidates' model judge runs on: the judge model (the run's `judge_model` option, else
+    WRITER_JUDGE_MODEL / config, else the strongest installed model; `judges.engine`), or the writer's own
+    recorder when that is the same engine. Its calls are stored with the run."""
+    model = None
+    if call.store is not None and call.run_id is not None:
+        model = (call.store.get_run(call.run_id).options or {}).get("judge_model")
+    engine = judge_engine(choose_judge_model(model=model, writer=call.engine))
+    return call if engine is call.engine else CallRecorder(engine, call.store, call.run_id, call.on_call)
+
+
 def pick_best(call: CallRecorder, plan: Plan, index: int, texts: list[str]) -> tuple[int, list[dict]]:
-    """Score candidate drafts with the length, rules and checklist judges; return the best one's index and all
-    scores. A judge that fails on a candidate is left out of its mean, never guessed."""
+    """Score candidate drafts with the length, rules and checklist judges (the checklist on the judge model,
+    `judge_call`); return the best one's index and all scores. A judge that fails on a candidate is left out of
+    its mean, never guessed."""
     section = plan.sections[index]
     task = f"{plan.instruction}\n\nThis is section {index + 1}, \"{section.title}\": {section.main_point}"
     samples = [JudgeInput(text=t or "(empty)", instruction=task, words=section.words) for t in texts]
     scored: list[dict] = [{} for _ in texts]
+    judged_by = judge_call(call)
     for name in ("length", "rules", "checklist"):
         judge = get_judge(name)
-        for k, result in enumerate(judge.score(samples, call if judge.needs_engine else None)):
+        for k, result in enumerate(judge.score(samples, judged_by if judge.needs_engine else None)):
             if isinstance(result, JudgeResult) and result.score is not None:
                 scored[k][name] = round(result.score, 2)
     means = [sum(s.values()) / len(s) if s else 0.0 for s in scored]

@@ -82,21 +82,22 @@ def _followable(engine, thread: Thread, base: list[Message], words: int) -> Thre
 
 
 def extend(call: CallRecorder, threads: list[Thread], base: list[Message], words: int, place: Place,
-           sampling: Sampling = Sampling()) -> list[Thread | None]:
+           sampling: Sampling = Sampling(), style: str = "") -> list[Thread | None]:
     """One Extender micro-iteration over several drafts of the section the prompt `base` asked for (two engine
     batches). Each result answers the continuation call that made it. None where no longer, loop-free text came
-    out, and for drafts too long to follow up in the engine's window (they are left to plain continuation)."""
+    out, and for drafts too long to follow up in the engine's window (they are left to plain continuation).
+    `style`: the run's `--style`, which both Extender prompts repeat."""
     usable = [_followable(call.engine, t, base, words) for t in threads]
     todo = [t for t in usable if t is not None]
-    results = iter(_micro_iteration(call, todo, words, place, sampling) if todo else [])
+    results = iter(_micro_iteration(call, todo, words, place, sampling, style) if todo else [])
     return [next(results) if t is not None else None for t in usable]
 
 
 def _micro_iteration(call: CallRecorder, threads: list[Thread], words: int, place: Place,
-                     sampling: Sampling) -> list[Thread | None]:
+                     sampling: Sampling, style: str = "") -> list[Thread | None]:
     bad = banned_words(place)
     firsts = [split_half(t.text)[0] for t in threads]
-    rewrite = Message(role="user", content=render(ENRICH_TEMPLATE))
+    rewrite = Message(role="user", content=render(ENRICH_TEMPLATE, style=style))
     enrich = [ChatRequest(stop_on_loop=True, messages=t.answered_by(f, rewrite),
                           max_tokens=int(count_words(f) * 2.2 * TOKENS_PER_WORD) + 32,
                           min_tokens=int(count_words(f) * 1.5 * TOKENS_PER_WORD), bad_words=bad,
@@ -105,7 +106,7 @@ def _micro_iteration(call: CallRecorder, threads: list[Thread], words: int, plac
     enriched = clean([cut_loop(c.text) for c in call("extend", enrich, template=ENRICH_TEMPLATE,
                                                        section_index=place.index)], place)[0]
     kept = [first_two_thirds(e) if e else "" for e in enriched]
-    guide = Message(role="user", content=render(CONTINUE_TEMPLATE, words=words))
+    guide = Message(role="user", content=render(CONTINUE_TEMPLATE, words=words, style=style))
     requests = []
     for thread, prefix in zip(threads, kept):
         missing = max(16, words - count_words(prefix))

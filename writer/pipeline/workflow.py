@@ -26,14 +26,13 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
 from planners.base import Planner, one_section_plan
-from writer.artifacts import document_text
-from writer.atomic import write_atomic
 from writer.calls import CallRecorder
 from writer.config import data_dir
 from writer.events import OnEvent, Planned, ignore
+from writer.exporters import write_document
 from writer.pipeline.memory import ControlUnit
 from writer.store import Store
-from writer.text.lengths import TargetLength, count_words
+from writer.text.lengths import TargetLength
 
 
 class ComposeState(TypedDict):
@@ -102,11 +101,10 @@ class ComposeWorkflow:
 
     def assemble_node(self, state: ComposeState) -> dict:
         run_id = state["run_id"]
-        sections = self.store.sections(run_id)
-        text = document_text(sections)
+        text, words = self.store.document(run_id)
         if state.get("output_path"):
-            write_atomic(Path(state["output_path"]), text)
-        self.store.update_run(run_id, status="done", words=count_words(text), output_path=state.get("output_path"))
+            write_document(Path(state["output_path"]), text, (self.store.get_run(run_id).options or {}).get("format"))
+        self.store.update_run(run_id, status="done", words=words, output_path=state.get("output_path"))
         return {}
 
     def _after_compile(self, state: ComposeState):

@@ -12,14 +12,23 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import create_engine, func, inspect, select
+from sqlalchemy import create_engine, func, inspect, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Engine as SQLEngine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import sessionmaker
 
-from writer.artifacts import ComposeResult, Plan, PlannedSection, Stats, WrittenSection, document_text
 from prompts import template_hash
+from writer.artifacts import (
+    ComposeResult,
+    Passage,
+    Plan,
+    PlannedSection,
+    Stats,
+    WrittenSection,
+    body_words,
+    document_text,
+)
 from writer.config import db_url
 from writer.engines.base import ChatRequest, Completion
 from writer.errors import UnknownJobError, UnknownRunError, UsageError
@@ -27,6 +36,7 @@ from writer.store.models import (
     Base,
     CallRow,
     CandidateRow,
+    CitationRow,
     JobItemRow,
     JobRow,
     JudgmentRow,
@@ -38,13 +48,15 @@ from writer.store.models import (
     Run,
     SchemaVersion,
     SectionRow,
+    SectionVersionRow,
+    SourceRow,
     StepRow,
     utcnow,
 )
 from writer.text.lengths import count_words
 
 __all__ = ["Store", "Run", "CallRow", "CandidateRow", "JudgmentRow", "RoleRecord", "StepRow", "MemoryFileRow",
-           "MemoryEventRow", "JobRow", "JobItemRow"]
+           "MemoryEventRow", "JobRow", "JobItemRow", "SourceRow", "CitationRow", "SectionVersionRow"]
 
 
 def _migration_1(bind: SQLEngine) -> None:
@@ -105,9 +117,26 @@ def _migration_10(bind: SQLEngine) -> None:
             conn.execute(sql_text("ALTER TABLE calls ADD COLUMN template_hash VARCHAR(16)"))
 
 
+def _migration_11(bind: SQLEngine) -> None:
+    """Author control: a run's source passages, the citations its sections made, and section versions."""
+    for row in (SourceRow, CitationRow, SectionVersionRow):
+        row.__table__.create(bind, checkfirst=True)
+
+
+def _migration_12(bind: SQLEngine) -> None:
+    """runs.pid, runs.host, runs.heartbeat_at: which process is writing a run, and when it last said so
+    (`writer.pipeline.liveness`), so a run whose process died shows as interrupted."""
+    have = {c["name"] for c in inspect(bind).get_columns("runs")}
+    with bind.begin() as conn:
+        for column in ("pid", "host", "heartbeat_at"):
+            if column not in have:
+                kind = Run.__table__.c[column].type.compile(dialect=bind.dialect)
+                conn.execute(sql_text(f"ALTER TABLE runs ADD COLUMN {column} {kind}"))
+
+
 MIGRATIONS: list[Callable[[SQLEngine], None]] = [_migration_1, _migration_2, _migration_3, _migration_4,
                                                  _migration_5, _migration_6, _migration_7, _migration_8, _migration_9,
-                                                 _migration_10]
+                                                 _migration_10, _migration_11, _migration_12]
 
 
 class Store:
@@ -175,13 +204,47 @@ class Store:
         run = self.get_run(run_id)
         plan = self.load_plan(run_id)
         sections = self.sections(run_id)
-        text = document_text(sections) if plan else ""
+        text, words = self.document(run_id, sections) if plan else ("", 0)
         calls = self.call_stats(run_id)
-        stats = Stats(words=count_words(text), sections=len(sections), seconds=run.seconds, calls=calls.calls,
+        stats = Stats(words=words, sections=len(sections), seconds=run.seconds, calls=calls.calls,
                       prompt_tokens=calls.prompt_tokens, cached_tokens=calls.cached_tokens,
                       output_tokens=calls.output_tokens)
         return ComposeResult(run_id=run_id, instruction=run.instruction, text=text, plan=plan, sections=sections,
                              stats=stats, output_path=run.output_path)
+
+    def document(self, run_id: str, sections: list[WrittenSection] | None = None) -> tuple[str, int]:
+        """The run's document as Markdown (its title, sections, references list) and its length in words (the
+        sections alone: `body_words`)."""
+        run = self.get_run(run_id)
+        opts = run.options or {}
+        sections = self.sections(run_id) if sections is None else sections
+        headings = opts.get("headings")
+        references = []
+        if opts.get("sources"):
+            from writer.text.citations import cited_numbers
+
+            cited = {n for s in sections for n in cited_numbers(s.text)}
+            references = [p for p in self.sources(run_id) if p.number in cited]
+        text = document_text(sections, title=opts.get("title"), references=references, headings=headings)
+        return text, body_words(sections, headings)
+
+    def claim_run(self, run_id: str, seen: tuple, pid: int | None, host: str | None) -> bool:
+        """Record (`pid`, `host`, now) as the run's writer if its (pid, host, heartbeat_at) is still `seen`: a
+        compare-and-set, so of two processes claiming one run at once only one wins. Returns whether this did."""
+        with self.Session.begin() as s:
+            query = update(Run).where(Run.id == run_id)
+            for column, value in zip((Run.pid, Run.host, Run.heartbeat_at), seen):
+                query = query.where(column.is_(None) if value is None else column == value)
+            done = s.execute(query.values(pid=pid, host=host, heartbeat_at=utcnow() if pid else None,
+                                          updated_at=utcnow()))
+            return done.rowcount == 1
+
+    def beat(self, run_id: str, pid: int, host: str) -> bool:
+        """Refresh the heartbeat of a run that (`pid`, `host`) writes; False if another process took it over."""
+        with self.Session.begin() as s:
+            done = s.execute(update(Run).where(Run.id == run_id, Run.pid == pid, Run.host == host)
+                             .values(heartbeat_at=utcnow(), updated_at=Run.updated_at))
+            return done.rowcount == 1
 
     def update_run(self, run_id: str, **fields) -> None:
         with self.Session.begin() as s:
@@ -209,7 +272,7 @@ class Store:
             return Plan(
                 instruction=run.instruction, target_words=run.target_words, target_source=run.target_source,
                 sections=[PlannedSection(title=p.title, main_point=p.main_point, words=p.words) for p in row.sections],
-                repairs=list(row.repairs or []),
+                repairs=list(row.repairs or []), title=(run.options or {}).get("title"),
             )
 
     # sections
@@ -330,6 +393,12 @@ class Store:
             for step in steps:
                 s.add(StepRow(run_id=run_id, seq=step["seq"], op=step["op"], section_index=step["section_index"]))
 
+    def add_steps(self, run_id: str, steps: list[dict]) -> None:
+        """Append steps to a run's program (a revision's: `writer revise`); their seqs follow the program's."""
+        with self.Session.begin() as s:
+            for step in steps:
+                s.add(StepRow(run_id=run_id, seq=step["seq"], op=step["op"], section_index=step["section_index"]))
+
     def steps(self, run_id: str) -> Sequence[StepRow]:
         with self.Session() as s:
             return s.scalars(select(StepRow).where(StepRow.run_id == run_id)
@@ -424,6 +493,61 @@ class Store:
             for key, value in fields.items():
                 setattr(item, key, value)
             item.updated_at = utcnow()
+
+    # author control: sources, citations, section versions
+    def save_sources(self, run_id: str, passages: list[Passage]) -> None:
+        """Store a run's source passages (once: a run's sources never change)."""
+        with self.Session.begin() as s:
+            if s.scalars(select(SourceRow.id).where(SourceRow.run_id == run_id)).first() is not None:
+                return
+            s.add_all(SourceRow(run_id=run_id, number=p.number, path=p.path, document=p.document, chunk=p.chunk,
+                                text=p.text) for p in passages)
+
+    def sources(self, run_id: str) -> list[Passage]:
+        with self.Session() as s:
+            rows = s.scalars(select(SourceRow).where(SourceRow.run_id == run_id).order_by(SourceRow.number))
+            return [Passage(number=r.number, path=r.path, document=r.document, chunk=r.chunk, text=r.text)
+                    for r in rows]
+
+    def save_citations(self, run_id: str, section_index: int, version: int, citations: list[dict]) -> None:
+        """Store citations: dicts with sentence, number, path, passage, supported, reason."""
+        with self.Session.begin() as s:
+            s.add_all(CitationRow(run_id=run_id, section_index=section_index, version=version, **c) for c in citations)
+
+    def citations(self, run_id: str) -> Sequence[CitationRow]:
+        with self.Session() as s:
+            return s.scalars(select(CitationRow).where(CitationRow.run_id == run_id)
+                             .order_by(CitationRow.section_index, CitationRow.version, CitationRow.id)).all()
+
+    def add_section_version(self, run_id: str, index: int, text: str, instruction: str | None = None,
+                            note: str | None = None) -> int:
+        """Make `text` the newest version of finished section `index`: the section as it was is kept as version 1
+        (if no version is stored yet), the new text is stored as the next version and becomes the section's
+        text. Returns the new version's number."""
+        with self.Session.begin() as s:
+            row = s.scalars(select(SectionRow).where(SectionRow.run_id == run_id, SectionRow.index == index)).one()
+            last = s.scalars(select(func.max(SectionVersionRow.version)).where(
+                SectionVersionRow.run_id == run_id, SectionVersionRow.index == index)).one()
+            if last is None:
+                s.add(SectionVersionRow(run_id=run_id, index=index, version=1, text=row.text, words=row.words,
+                                        created_at=row.created_at))
+                last = 1
+            s.add(SectionVersionRow(run_id=run_id, index=index, version=last + 1, text=text, words=count_words(text),
+                                    instruction=instruction, note=note))
+            row.text, row.words = text, count_words(text)
+            return last + 1
+
+    def section_versions(self, run_id: str) -> Sequence[SectionVersionRow]:
+        with self.Session() as s:
+            return s.scalars(select(SectionVersionRow).where(SectionVersionRow.run_id == run_id)
+                             .order_by(SectionVersionRow.index, SectionVersionRow.version)).all()
+
+    def section_version(self, run_id: str, index: int) -> int:
+        """The number of section `index`'s newest version (1 while it was never revised)."""
+        with self.Session() as s:
+            last = s.scalars(select(func.max(SectionVersionRow.version)).where(
+                SectionVersionRow.run_id == run_id, SectionVersionRow.index == index)).one()
+            return last or 1
 
 
 _MIGRATING = threading.Lock()

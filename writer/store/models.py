@@ -35,12 +35,16 @@ class Run(Base):
     target_source: Mapped[str] = mapped_column(String(16), default="option")
     engine: Mapped[str] = mapped_column(String(32))
     model: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="created")  # created/planned/writing/done/failed
+    status: Mapped[str] = mapped_column(String(16), default="created")  # created/writing/done/failed/interrupted
     options: Mapped[dict] = mapped_column(JSON, default=dict)
     output_path: Mapped[str | None] = mapped_column(Text, nullable=True)
     words: Mapped[int] = mapped_column(Integer, default=0)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # the process writing it now (`writer.pipeline.liveness`): None when no process has it
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    host: Mapped[str | None] = mapped_column(Text, nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -243,3 +247,53 @@ class JobItemRow(Base):
     scores: Mapped[dict] = mapped_column(JSON, default=dict)  # judge name -> 0-100, plus "score" (their mean)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class SourceRow(Base):
+    """One passage of a run's sources (`--source`), as read when the run was made: resuming or revising the run
+    never reads the files again. `number` is what the text cites, `[number]`."""
+
+    __tablename__ = "sources"
+    __table_args__ = (UniqueConstraint("run_id", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(32), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(Text)
+    document: Mapped[int] = mapped_column(Integer)  # which source file, in the order given
+    chunk: Mapped[int] = mapped_column(Integer)  # which passage of that file
+    text: Mapped[str] = mapped_column(Text)
+
+
+class CitationRow(Base):
+    """One `[n]` a section cited, the sentence it was on, the passage, and whether the passage supports it
+    (those that did not were dropped from the text). `version` is the section's version (1: as composed)."""
+
+    __tablename__ = "citations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(32), index=True)
+    section_index: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    sentence: Mapped[str] = mapped_column(Text)
+    number: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str | None] = mapped_column(Text, nullable=True)  # None: the number is no passage
+    passage: Mapped[str | None] = mapped_column(Text, nullable=True)
+    supported: Mapped[bool] = mapped_column(default=False)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SectionVersionRow(Base):
+    """A version of a finished section (`writer revise`): version 1 is the section as the run wrote it, each
+    revision adds the next. Nothing is overwritten; the `sections` table holds the newest."""
+
+    __tablename__ = "section_versions"
+    __table_args__ = (UniqueConstraint("run_id", "index", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(32), index=True)
+    index: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    words: Mapped[int] = mapped_column(Integer)
+    instruction: Mapped[str | None] = mapped_column(Text, nullable=True)  # what the revision was asked to change
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)  # what its checks found
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

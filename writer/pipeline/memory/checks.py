@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from writer.artifacts import PlannedSection
+from writer.text.citations import Citation, failed_share
 from writer.text.defects import Place, feedback, find_defects
 from writer.text.lengths import LONG, SHORT, count_words
 from writer.text.repetition import NGRAM, loop_start
@@ -23,6 +24,7 @@ from writer.text.words import STOPWORDS, TASK_WORDS, stem, tokens
 
 MIN_ON_POINT = 0.34  # share of the main point's keywords the section must use
 MAX_COPIED = 0.2  # share of a section's 8-grams that may already appear in earlier sections
+MAX_FAILED_CITATIONS = 0.5  # a draft with more of its citations failing than this is written again
 
 
 
@@ -88,3 +90,14 @@ def check_section(text: str, section: PlannedSection, earlier: str = "", place: 
         result.defects_left = Counter(f.kind for f in left)
         result.failures.append(feedback(left))
     return result
+
+
+def citation_failure(citations: list[Citation]) -> str | None:
+    """The failure for a draft most of whose citations do not hold (None when most hold, or there are none).
+    Those that fail are dropped from the text either way; this asks for a draft that cites properly."""
+    if failed_share(citations) <= MAX_FAILED_CITATIONS:
+        return None
+    bad = [c for c in citations if not c.supported]
+    shown = "; ".join(f"[{c.number}] {c.reason}" for c in bad[:3])
+    return (f"{len(bad)} of its {len(citations)} citations do not hold ({shown}); cite only the numbered passages, "
+            "and only for what they say")

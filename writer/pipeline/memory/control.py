@@ -9,6 +9,12 @@ kept either way, so a weak model slows a run down but never stops it. Every step
 status, attempts and outcome are stored, and so is every memory read and write, so a killed
 run resumes where it stopped and a finished one can be inspected (`writer runs show --memory`).
 
+What the user gave the run is read from its options: `--style` goes into every prompt; with
+`--source`, each section's prompt gets the passages BM25 retrieves for it (query: the
+instruction, the section's title and main point), and the check step checks the citations the
+draft makes (`writer.text.citations`): those that do not hold are dropped, and a draft most of
+whose citations fail is re-run with that as feedback. Every citation checked is stored.
+
 Section steps of different sections are independent in parallel mode, so
 `run_section` may be called from several threads at once (the engine merges their calls).
 """
@@ -16,19 +22,29 @@ Section steps of different sections are independent in parallel mode, so
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import asdict
 
-from writer.artifacts import Plan, WrittenSection
+from writer.artifacts import Passage, Plan, WrittenSection
 from writer.calls import CallRecorder
 from writer.engines.base import Message, Sampling
 from writer.events import OnEvent, SectionDone, SectionStarted, StepDone, ignore
-from writer.pipeline.context import TOKENS_PER_WORD, SectionBudget, SectionMemory, section_prompt
+from writer.pipeline.context import (
+    HISTORY_TOKENS,
+    MEMORY_TOKENS,
+    TOKENS_PER_WORD,
+    SectionBudget,
+    SectionMemory,
+    section_prompt,
+)
 from writer.pipeline.drafting import generate, lengthen, pick_best, prose_request
-from writer.pipeline.memory.checks import check_section
+from writer.pipeline.memory.checks import CheckResult, check_section, citation_failure
 from writer.pipeline.memory.files import MemoryFiles
 from writer.pipeline.memory.passes import drop_repeated_sentences, stitch, trim_to_total
-from writer.pipeline.memory.steps import SECTION_OPS, Step, compile_steps
+from writer.pipeline.memory.steps import DRAFT_OPS, SECTION_OPS, Step, compile_steps
 from writer.pipeline.memory.summaries import summarise
+from writer.sources.index import SourceIndex
 from writer.store import StepRow, Store
+from writer.text.citations import Citation, check_citations, strip_citations
 from writer.text.defects import Place, clean
 from writer.text.lengths import count_words, end_at_sentence, join_text
 from writer.text.repetition import cut_loop
@@ -36,6 +52,7 @@ from writer.text.repetition import cut_loop
 MAX_ATTEMPTS = 2  # a section is written at most this many times (each re-run costs a whole section)
 DOCUMENT_TOLERANCE = 0.05  # the consistency pass aims the whole document within this share of its target
 CONTINUE_ROUNDS = 3  # batches of continuations the consistency pass may send to close the document's gap
+RETRIEVED = 6  # passages retrieved for a section, best first (as many as fit its prompt are shown)
 
 
 
@@ -43,7 +60,7 @@ class ControlUnit:
     """Executes the stored program of run `run_id`."""
 
     def __init__(self, store: Store, call: CallRecorder, run_id: str, mode: str = "sequential",
-                 candidates: int = 1, history_tokens: int = 1024, memory_tokens: int = 768,
+                 candidates: int = 1, history_tokens: int = HISTORY_TOKENS, memory_tokens: int = MEMORY_TOKENS,
                  max_attempts: int = MAX_ATTEMPTS, sampling: Sampling = Sampling(), on_event: OnEvent = ignore):
         self.store = store
         self.call = call
@@ -56,12 +73,61 @@ class ControlUnit:
         self.sampling = sampling
         self.files = MemoryFiles(store, run_id)
         self.on_event = on_event
+        self._options: dict | None = None
+        self._passages: dict[int, Passage] | None = None
+        self._index: SourceIndex | None = None
+
+    # what the user gave the run
+    @property
+    def options(self) -> dict:
+        if self._options is None:
+            self._options = dict(self.store.get_run(self.run_id).options or {})
+        return self._options
+
+    @property
+    def style(self) -> str:
+        return self.options.get("style") or ""
+
+    @property
+    def kind(self) -> str:
+        return self.options.get("kind") or "compose"
+
+    def passages(self) -> dict[int, Passage]:
+        """The run's source passages by number ({} for a run without sources)."""
+        if self._passages is None:
+            self._passages = ({p.number: p for p in self.store.sources(self.run_id)}
+                              if self.options.get("sources") else {})
+        return self._passages
+
+    def retrieve(self, plan: Plan, index: int) -> list[Passage]:
+        """The passages for section `index`, best first (none for a run without sources)."""
+        if not self.passages():
+            return []
+        if self._index is None:
+            self._index = SourceIndex(list(self.passages().values()))
+        section = plan.sections[index]
+        return self._index.search(f"{plan.instruction} {section.title} {section.main_point}", RETRIEVED)
+
+    def hold_citations(self, text: str) -> tuple[str, list[Citation]]:
+        """`text` with the citations that do not hold dropped, and the verdict on each (none without sources)."""
+        if not self.passages():
+            return text, []
+        return check_citations(text, {n: p.text for n, p in self.passages().items()})
+
+    def save_citations(self, index: int, citations: list[dict], version: int = 1) -> None:
+        """Store checked citations (`Citation` fields as dicts), with the file and passage each names."""
+        rows = []
+        for c in citations:
+            passage = self.passages().get(c["number"])
+            rows.append({**c, "path": passage.path if passage else None, "passage": passage.text if passage else None})
+        if rows:
+            self.store.save_citations(self.run_id, index, version, rows)
 
     # the program
     def compile(self, plan: Plan) -> list[StepRow]:
         """Store the program for `plan` (once per run) and return it."""
         self.store.save_steps(self.run_id, [{"seq": i.seq, "op": i.op, "section_index": i.section_index}
-                                              for i in compile_steps(plan, self.mode)])
+                                              for i in compile_steps(plan, self.mode, self.kind)])
         return list(self.store.steps(self.run_id))
 
     def _row(self, seq: int) -> StepRow:
@@ -99,13 +165,15 @@ class ControlUnit:
         self.on_event(StepDone(row.seq, row.op, row.section_index, note))
 
     # section steps
-    def _messages(self, plan: Plan, index: int, seq: int, feedback: str = "") -> list[Message]:
+    def _messages(self, plan: Plan, index: int, seq: int, feedback: str = "",
+                  revision: dict | None = None) -> list[Message]:
         section = plan.sections[index]
         earlier = self.files.sections(seq, before=index) if self.mode == "sequential" else []
         memory = SectionMemory(summaries=self.files.summaries(index, seq), facts=self.files.facts(seq),
                                feedback=feedback)
         prompt = section_prompt(plan, index, earlier, self.call.engine, SectionBudget.for_words(section.words),
-                                self.history_tokens, memory, self.memory_tokens)
+                                self.history_tokens, memory, self.memory_tokens, sources=self.retrieve(plan, index),
+                                style=self.style, revision=revision)
         return [Message(role="user", content=prompt)]
 
     def _place(self, plan: Plan, index: int, prompt: str = "") -> Place:
@@ -141,18 +209,41 @@ class ControlUnit:
                         f"{'/'.join(str(count_words(t)) for t in texts)} words"
                         + (f"; cut {_counts(cut)}" if cut else ""), attempts=row.attempts + 1)
 
-    def _extend(self, row: StepRow) -> None:
+    def _original(self, row: StepRow) -> None:
+        """`writer extend`: the user's own text of section `index` is its draft (a part with no text is drafted)."""
+        index, seq = row.section_index, row.seq
+        if self.store.get_section(self.run_id, index) is not None:
+            self._skip_section(index, "section already written")
+            return
+        plan = self._plan(seq)
+        section = plan.sections[index]
+        if row.attempts == 0:
+            self.on_event(SectionStarted(index, len(plan.sections), section))
+        messages = self._messages(plan, index, seq, row.feedback or "")
+        text = self.files.read(f"original/{index}", seq) or ""
+        found = [Counter()]
+        if not text.strip():
+            place = self._place(plan, index, messages[0].content)
+            (text,), found = generate(self.call, messages, section.words, place, 1, self.sampling,
+                                      self._earlier(index, seq))
+        self.files.write_json(f"draft/{index}", {"prompt": messages[0].content, "texts": [text],
+                                                 "defects": [dict(f) for f in found]}, seq)
+        self._done(row, f"attempt {row.attempts + 1}: the original, {count_words(text)} words",
+                   attempts=row.attempts + 1)
+
+    def _extend(self, row: StepRow, name: str = "draft") -> None:
+        """Bring the drafts in memory file `name`/k to the section's budget."""
         index, seq = row.section_index, row.seq
         plan = self._plan(seq)
         section = plan.sections[index]
-        draft = self.files.read_json(f"draft/{index}", seq)
+        draft = self.files.read_json(f"{name}/{index}", seq)
         messages = [Message(role="user", content=draft["prompt"])]
         place = self._place(plan, index, draft["prompt"])
         before = [count_words(t) for t in draft["texts"]]
-        texts = lengthen(self.call, messages, draft["texts"], section.words, place, self.sampling)
+        texts = lengthen(self.call, messages, draft["texts"], section.words, place, self.sampling, self.style)
         texts, found = clean(texts, place, self._earlier(index, seq))
         defects = [dict(Counter(d) + f) for d, f in zip(draft.get("defects") or [{}] * len(texts), found)]
-        self.files.write_json(f"draft/{index}", {"prompt": draft["prompt"], "texts": texts, "defects": defects}, seq)
+        self.files.write_json(f"{name}/{index}", {"prompt": draft["prompt"], "texts": texts, "defects": defects}, seq)
         after = [count_words(t) for t in texts]
         cut = sum(found, Counter())
         self._done(row, "; ".join(f"{b} -> {a} words" for b, a in zip(before, after))
@@ -162,39 +253,56 @@ class ControlUnit:
         index, seq = row.section_index, row.seq
         plan = self._plan(seq)
         section = plan.sections[index]
-        draft = self.files.read_json(f"draft/{index}", seq)
+        result, best = self._assess(plan, index, seq, "draft", "best")
+        write_row = next(r for r in self.store.steps(self.run_id) if r.op in ("write", "original")
+                         and r.section_index == index)
+        attempts = write_row.attempts
+        if result.passed or attempts >= self.max_attempts:
+            kept = self.files.commit_section(WrittenSection(
+                index=index, title=section.title, text=best["text"], words=count_words(best["text"]),
+                defects=best.get("defects") or {}, defects_left=best.get("defects_left") or {}), seq)
+            self.save_citations(index, best.get("citations") or [])
+            note = "passed" if result.passed else f"kept best of {attempts} attempts; still: {'; '.join(best['failures'])}"
+            self._done(row, f"{note} ({kept.words} words)", attempts=row.attempts + 1)
+            self.on_event(SectionDone(index, kept))
+            return
+        self._retry(row, result, [r for r in self.store.steps(self.run_id)
+                                  if r.section_index == index and r.op in DRAFT_OPS])
+
+    def _retry(self, row: StepRow, result: CheckResult, redo: list[StepRow]) -> None:
+        """A failed check: the steps `redo` are pending again, the drafting ones with the failure as feedback."""
+        feedback = "; ".join(result.failures)
+        self.store.update_step(self.run_id, row.seq, attempts=row.attempts + 1, feedback=feedback,
+                               note=f"failed: {feedback}")
+        for r in redo:
+            self.store.update_step(self.run_id, r.seq, status="pending",
+                                   feedback=feedback if r.op not in ("extend", "relengthen") else None)
+        self.on_event(StepDone(row.seq, row.op, row.section_index, f"failed: {feedback}"))
+
+    def _assess(self, plan: Plan, index: int, seq: int, name: str, best_name: str) -> tuple[CheckResult, dict]:
+        """Check the drafts in memory file `name`/k (the judges pick one of several; citations that do not hold are
+        dropped) and keep the best attempt so far in `best_name`/k. Returns the check's result and that best."""
+        section = plan.sections[index]
+        draft = self.files.read_json(f"{name}/{index}", seq)
         texts = draft["texts"]
         defects = draft.get("defects") or [{}] * len(texts)
         pick = 0
         if len(texts) > 1:
             pick, records = pick_best(self.call, plan, index, texts)
             self.store.save_candidates(self.run_id, index, records)
-        text = texts[pick]
+        text, citations = self.hold_citations(texts[pick])
         earlier = self._earlier(index, seq)
         result = check_section(text, section, earlier, self._place(plan, index, draft["prompt"]))
-        best = self.files.read_json(f"best/{index}", seq)
+        failure = citation_failure(citations)
+        if failure:
+            result.failures.append(failure)
+        best = self.files.read_json(f"{best_name}/{index}", seq)
         if best is None or result.badness(section.words) < tuple(best["badness"]):
             best = {"text": text, "failures": result.failures, "badness": list(result.badness(section.words)),
-                    "defects": defects[pick], "defects_left": dict(result.defects_left)}
-            self.files.write_json(f"best/{index}", best, seq)
-        write_row = next(r for r in self.store.steps(self.run_id) if r.op == "write" and r.section_index == index)
-        attempts = write_row.attempts
-        if result.passed or attempts >= self.max_attempts:
-            kept = self.files.commit_section(WrittenSection(
-                index=index, title=section.title, text=best["text"], words=count_words(best["text"]),
-                defects=best.get("defects") or {}, defects_left=best.get("defects_left") or {}), seq)
-            note = "passed" if result.passed else f"kept best of {attempts} attempts; still: {'; '.join(best['failures'])}"
-            self._done(row, f"{note} ({kept.words} words)", attempts=row.attempts + 1)
-            self.on_event(SectionDone(index, kept))
-            return
-        feedback = "; ".join(result.failures)
-        self.store.update_step(self.run_id, row.seq, attempts=row.attempts + 1, feedback=feedback,
-                                      note=f"failed: {feedback}")
-        for r in self.store.steps(self.run_id):
-            if r.section_index == index and r.op in ("write", "extend"):
-                self.store.update_step(self.run_id, r.seq, status="pending",
-                                              feedback=feedback if r.op == "write" else None)
-        self.on_event(StepDone(row.seq, "check", index, f"failed: {feedback}"))
+                    "defects": defects[pick], "defects_left": dict(result.defects_left),
+                    "citations": [asdict(c) for c in citations]}
+            self.files.write_json(f"{best_name}/{index}", best, seq)
+        return result, best
 
     def _summarise(self, row: StepRow) -> None:
         index, seq = row.section_index, row.seq
@@ -220,7 +328,7 @@ class ControlUnit:
             current = self.files.section(row.section_index, row.seq)
             boundaries.append((row.section_index, previous.text, current.title, current.text))
         places = [self._place(plan, row.section_index) for row in rows]
-        for row, (text, note) in zip(rows, stitch(self.call, plan.instruction, boundaries, places)):
+        for row, (text, note) in zip(rows, stitch(self.call, plan.instruction, boundaries, places, self.style)):
             if text != self.store.get_section(self.run_id, row.section_index).text:
                 self.files.replace_section(row.section_index, text, row.seq)
             self._done(row, note)
@@ -249,6 +357,11 @@ class ControlUnit:
             texts = trim_to_total(texts, budgets, int(target * (1 + DOCUMENT_TOLERANCE)))
             notes.append(f"trimmed {total - sum(count_words(t) for t in texts)} words")
         for section, text, defects in zip(sections, texts, found):
+            if text != section.text and self.passages():  # continuations cite too: check what they added
+                text, citations = self.hold_citations(text)
+                said = strip_citations(section.text)
+                self.save_citations(section.index, [asdict(c) for c in citations if c.sentence not in said],
+                                    self.store.section_version(self.run_id, section.index))
             if text != section.text:
                 self.files.replace_section(section.index, text, seq, dict(defects))
         words = sum(count_words(t) for t in texts)

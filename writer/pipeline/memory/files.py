@@ -74,6 +74,13 @@ class MemoryFiles:
         self._log(seq, "write", f"section/{index}", text)
         return section
 
+    def add_version(self, index: int, text: str, instruction: str | None = None, note: str | None = None,
+                    seq: int | None = None) -> int:
+        """Store `text` as the next version of finished section `index` (the old ones kept); returns its number."""
+        version = self.store.add_section_version(self.run_id, index, text, instruction, note)
+        self._log(seq, "write", f"section/{index}", text)
+        return version
+
     # summaries and facts
     def summaries(self, before: int, seq: int | None = None) -> list[tuple[int, str]]:
         """Summaries of sections before `before` that exist, in order."""

@@ -2,8 +2,11 @@
 
 Stitching (parallel mode, where each section was drafted without seeing the one before):
 the model rewrites a section's opening paragraph so it follows on from the previous section's
-ending. A rewrite is kept only if it keeps the opening's length and content, does not loop
-and does not copy the previous ending; otherwise the original opening stays.
+ending. A rewrite is kept only if it keeps the opening's length and content, does not loop,
+does not copy the previous ending and cites no source the opening did not; otherwise the
+original opening stays. A revised section (`writer revise`) is stitched at both ends without
+touching its neighbours: its opening after the section before, and its closing paragraph
+(`stitch_endings`) before the section after.
 
 Consistency (every mode, last): sentences that repeat an earlier section word for word are
 removed (small models restate), then the document's total length is brought within
@@ -19,11 +22,13 @@ from writer.engines.base import ChatRequest, Message
 from writer.pipeline.context import TOKENS_PER_WORD
 from writer.pipeline.memory.checks import copied_share
 from writer.pipeline.memory.summaries import grounded
+from writer.text.citations import cited_numbers
 from writer.text.defects import Place, banned_words, blocks, clean, cut_spans, find_defects, sentence_spans
 from writer.text.lengths import count_words, trim_to_words
 from writer.text.repetition import loop_start
 
 STITCH_TEMPLATE = "memory/stitch.j2"
+STITCH_ENDING_TEMPLATE = "memory/stitch_ending.j2"
 TAIL_WORDS = 120  # how much of the previous section the stitcher sees
 OPENING_WORDS = 120  # longest opening it rewrites
 
@@ -52,17 +57,21 @@ def tail_words(text: str, words: int = TAIL_WORDS) -> str:
     return " ".join(parts[-words:])
 
 
-def stitch_requests(instruction: str, pairs: list[tuple[str, str, str]], places: list[Place]) -> list[ChatRequest]:
+def _rewrite_request(prompt: str, n: int, place: Place) -> ChatRequest:
+    return ChatRequest(stop_on_loop=True, messages=[Message(role="user", content=prompt)],
+                       max_tokens=int(n * TOKENS_PER_WORD * 1.6) + 32, min_tokens=int(n * TOKENS_PER_WORD * 0.7),
+                       temperature=0.5, repetition_penalty=1.05, bad_words=banned_words(place))
+
+
+def stitch_requests(instruction: str, pairs: list[tuple[str, str, str]], places: list[Place],
+                    style: str = "") -> list[ChatRequest]:
     """One request per (previous text, title, section text) boundary."""
     requests = []
     for (previous, title, text), place in zip(pairs, places):
         opening, _ = split_opening(text)
-        n = count_words(opening)
         prompt = render(STITCH_TEMPLATE, instruction=instruction, previous_tail=tail_words(previous), title=title,
-                        opening=opening)
-        requests.append(ChatRequest(stop_on_loop=True, messages=[Message(role="user", content=prompt)],
-                                    max_tokens=int(n * TOKENS_PER_WORD * 1.6) + 32, min_tokens=int(n * TOKENS_PER_WORD * 0.7),
-                                    temperature=0.5, repetition_penalty=1.05, bad_words=banned_words(place)))
+                        opening=opening, style=style)
+        requests.append(_rewrite_request(prompt, count_words(opening), place))
     return requests
 
 
@@ -77,17 +86,19 @@ def accept_stitch(opening: str, rewrite: str, previous: str) -> str | None:
         return "rewrite copies the previous ending"
     if not grounded(opening, rewrite, 0.5):
         return "rewrite drops what the opening said"
+    if set(cited_numbers(rewrite)) - set(cited_numbers(opening)):
+        return "rewrite cites a source the opening did not"
     return None
 
 
 def stitch(call: CallRecorder, instruction: str, boundaries: list[tuple[int, str, str, str]],
-           places: list[Place]) -> list[tuple[str, str]]:
+           places: list[Place], style: str = "") -> list[tuple[str, str]]:
     """Rewrite the openings at `boundaries` (index, previous text, title, text) in one batch; `places` say where
     each section sits, for the defect checks the rewrite must pass too.
     Returns (new text, note) per boundary; the text is unchanged where the rewrite was rejected."""
     if not boundaries:
         return []
-    requests = stitch_requests(instruction, [(p, t, x) for _, p, t, x in boundaries], places)
+    requests = stitch_requests(instruction, [(p, t, x) for _, p, t, x in boundaries], places, style)
     out = []
     completions = call("stitch", requests, template=STITCH_TEMPLATE)
     for (index, previous, _, text), completion, place in zip(boundaries, completions, places):
@@ -100,6 +111,46 @@ def stitch(call: CallRecorder, instruction: str, boundaries: list[tuple[int, str
         else:
             out.append((text, f"kept original opening: {reason}"))
     return out
+
+
+def split_closing(text: str) -> tuple[str, str]:
+    """The rest and the closing (last paragraph, or its last sentences up to OPENING_WORDS // 2) of `text`, the
+    rest exactly as written."""
+    text = text.strip()
+    paragraphs = blocks(text)
+    if not paragraphs:
+        return "", ""
+    last = paragraphs[-1]
+    if count_words(last.text(text)) <= OPENING_WORDS and len(paragraphs) > 1:
+        return text[:last.start].rstrip(), last.text(text)
+    start, end = last.lines[-1]
+    spans = sentence_spans(text, start, end)
+    begin = spans[-1][0] if spans else start
+    for s, _ in reversed(spans[:-1]):
+        if count_words(text[s:]) > OPENING_WORDS // 2:
+            break
+        begin = s
+    return text[:begin].rstrip(), text[begin:].strip()
+
+
+def stitch_ending(call: CallRecorder, instruction: str, text: str, next_title: str, following: str, place: Place,
+                  style: str = "") -> tuple[str, str]:
+    """Rewrite the closing paragraph of `text` (a revised section) so it leads into `following`, the next
+    section (titled `next_title`), which is left as it is. Returns the new text and a note; the text is unchanged
+    where the rewrite was rejected."""
+    rest, closing = split_closing(text)
+    if not closing:
+        return text, "kept original closing: nothing to rewrite"
+    head, _ = split_opening(following)
+    prompt = render(STITCH_ENDING_TEMPLATE, instruction=instruction, closing=closing, next_title=next_title,
+                    next_head=head, style=style)
+    completion = call("stitch", [_rewrite_request(prompt, count_words(closing), place)],
+                      template=STITCH_ENDING_TEMPLATE, section_index=place.index)[0]
+    rewrite = clean([completion.text], place, rest)[0][0].split("\n\n")[0].strip()
+    reason = accept_stitch(closing, rewrite, head)
+    if reason is not None:
+        return text, f"kept original closing: {reason}"
+    return (rest + "\n\n" + rewrite).strip(), f"closing rewritten ({count_words(closing)} -> {count_words(rewrite)} words)"
 
 
 def drop_repeated_sentences(texts: list[str]) -> tuple[list[str], list[int]]:

@@ -9,6 +9,12 @@ established facts into memory, for the sections after it). Then document-level p
 `stitch` (parallel mode: smooth each section boundary) and `consistency` (total length and
 text repeated across sections).
 
+A `writer extend` run (kind "extend") starts each section from the user's own text: its first
+step is `original` (the part as written becomes the draft) instead of `write`, and its
+boundaries, the author's own, are not stitched. A revision
+(`writer revise`) appends `redraft`, `relengthen`, `recheck` and `restitch` for one section to a
+finished run's program (`revision_steps`).
+
 Sequential mode summarises every section but the last, since later sections read the
 summaries. Parallel mode drafts every section at once from the plan, so nothing would read
 a summary in time; it skips them and stitches the boundaries instead.
@@ -20,8 +26,11 @@ from dataclasses import dataclass
 
 from writer.artifacts import Plan
 
-SECTION_OPS = ("write", "extend", "check", "summarise")
+SECTION_OPS = ("write", "original", "extend", "check", "summarise")
+DRAFT_OPS = ("write", "original", "extend")  # what a failed check runs again
+REVISION_OPS = ("redraft", "relengthen", "recheck", "restitch")
 MODES = ("sequential", "parallel")
+KINDS = ("compose", "extend")
 
 
 @dataclass(frozen=True)
@@ -34,17 +43,25 @@ class Step:
         return self.op if self.section_index is None else f"{self.op} section {self.section_index + 1}"
 
 
-def compile_steps(plan: Plan, mode: str = "sequential") -> list[Step]:
-    """The ordered steps that write `plan` in `mode`."""
+def compile_steps(plan: Plan, mode: str = "sequential", kind: str = "compose") -> list[Step]:
+    """The ordered steps that write `plan` in `mode` (`kind` "extend": from the user's own text)."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}")
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}")
     n = len(plan.sections)
     ops: list[tuple[str, int | None]] = []
+    first = "original" if kind == "extend" else "write"
     for k in range(n):
-        ops += [("write", k), ("extend", k), ("check", k)]
+        ops += [(first, k), ("extend", k), ("check", k)]
         if mode == "sequential" and k < n - 1:
             ops.append(("summarise", k))
-    if mode == "parallel":
+    if mode == "parallel" and kind != "extend":  # an extended document keeps the boundaries its author wrote
         ops += [("stitch", k) for k in range(1, n)]
     ops.append(("consistency", None))
     return [Step(seq, op, index) for seq, (op, index) in enumerate(ops)]
+
+
+def revision_steps(index: int, first_seq: int) -> list[Step]:
+    """The steps that rewrite finished section `index`, numbered from `first_seq`."""
+    return [Step(first_seq + k, op, index) for k, op in enumerate(REVISION_OPS)]
