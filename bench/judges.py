@@ -1,17 +1,25 @@
-"""Benchmark: do the model judges (quality, checklist) prefer good documents over degraded ones, and agree with
-the rule metrics and S_l?
+"""Benchmark: can the model judges (quality, checklist, pairwise) tell a good document from its degraded twins?
 
-Good documents are the real prose fixtures (tests/fixtures/prose/*.md, ~375 words, four
-sections each). Each gets three degraded twins: `repetition` (the second half replaced by a
-loop of one of its own sentences, same length), `dropped` (two middle sections removed) and
-`truncated` (cut mid-sentence at half its words). Every judge scores all texts (each model
-judge in one engine batch); for each (good, degraded) pair we record whether the judge ranks
-the good one higher, and whether its preference agrees with the rules judge's and S_l's.
-Every text is judged against the good document's section titles, so rules' plan coverage
-sees dropped and truncated sections.
+Good documents are real prose: the fixtures tests/fixtures/prose/*.md, three of ~375 words and two of
+1,100-1,600 words, each in sections under `## ` headings. Each gets seven degraded twins (`degrade`):
+`loop` (the second half a loop of two of its own sentences), `dropped` (two middle sections removed),
+`truncated` (cut mid-sentence at half its words), `shuffled` (sections out of order), `offtopic` (a middle
+section replaced by one from another document), `chatter` (a prompt echo, chatter and a closing note
+inserted) and `conclusions` (an "In conclusion" paragraph closing every section).
+
+Each model judge runs on every text in one engine batch, on the judge model (`--judge-model`; default:
+the strongest installed local model). For every judge and degradation: the share of (good, degraded)
+pairs where the good text wins, the ties, the seconds per verdict, and for pairwise (both orders, a
+verdict only when they agree) the position consistency. `length` and `rules` (no model) are listed for
+reference. Then the checklist's calibration: its item scores against graded labels (`LABELS`: good 100,
+each degradation by how much of the document it spoils), R² and good-over-degraded share with equal
+weights, with weights fitted on all texts, and with weights fitted leaving each document out.
+
+    .venv/bin/python bench/judges.py [--judges quality,checklist,pairwise] [--judge-model NAME] [--docs a,b]
+    .venv/bin/python bench/judges.py --write-labels tests/fixtures/checklist_labels.jsonl   # no model
+    .venv/bin/python bench/judges.py --markdown bench/results/judges.json                   # bench/README.md's tables
+
 Prints a table and writes bench/results/judges.json.
-
-    .venv/bin/python bench/judges.py [--judges quality,checklist] [--engine vllm] [--model NAME|DIR] [--base-url URL]
 """
 
 from __future__ import annotations
@@ -23,40 +31,138 @@ import re
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
     sys.path[0] = str(ROOT)  # this file is bench/judges.py: keep `import judges` pointing at the package
 FIXTURES = ROOT / "tests" / "fixtures" / "prose"
-INSTRUCTIONS = {
-    "libraries": "Write a 375-word article about the history of public libraries.",
-    "tides": "Write a 375-word article explaining ocean tides.",
-    "bread": "Write a 375-word article about baking sourdough bread.",
+DOCS = {  # name: (instruction, topic as the inserted text names it)
+    "libraries": ("Write a 375-word article about the history of public libraries.", "public libraries"),
+    "tides": ("Write a 375-word article explaining ocean tides.", "ocean tides"),
+    "bread": ("Write a 375-word article about baking sourdough bread.", "sourdough bread"),
+    "lighthouses": ("Write a 1,100-word article on the history and workings of lighthouses.", "lighthouses"),
+    "composting": ("Write a 1,550-word article explaining how composting works and how to do it well.",
+                   "composting"),
 }
-DEGRADATIONS = ("repetition", "dropped", "truncated")
+DEGRADATIONS = ("loop", "dropped", "truncated", "shuffled", "offtopic", "chatter", "conclusions")
+# Graded labels for calibration: how much of a reader's document is left (see docs/judges.md).
+LABELS = {"good": 100, "conclusions": 65, "chatter": 55, "shuffled": 45, "offtopic": 40, "dropped": 35,
+          "truncated": 25, "loop": 0}
+MODEL_JUDGES = ("quality", "checklist", "pairwise")
+CATEGORY = "blog"  # every instruction asks for an article
 
+
+# degradations
 
 def sections(text: str) -> list[str]:
-    return [s for s in re.split(r"\n(?=## )", text.strip()) if s.strip()]
+    return [s.strip() for s in re.split(r"\n(?=## )", text.strip()) if s.strip()]
 
 
-def degrade(text: str, kind: str) -> str:
-    words = text.split()
-    if kind == "repetition":
-        half = " ".join(words[: len(words) // 2])
-        sentence = re.findall(r"[^.!?]+[.!?]", half)[2].strip()
-        loop = []
-        while len(" ".join(loop).split()) < len(words) - len(half.split()):
-            loop.append(sentence)
-        return half + " " + " ".join(loop)
+def _title(section: str) -> str:
+    return section.splitlines()[0].lstrip("#").strip()
+
+
+def _word_starts(text: str) -> list[int]:
+    return [m.start() for m in re.finditer(r"\S+", text)]
+
+
+def _loop(text: str) -> str:
+    """The first half (to a sentence end), then two of its sentences over and over, to the same length."""
+    starts = _word_starts(text)
+    end = re.search(r"[.!?](\s|$)", text[starts[len(starts) // 2]:])
+    half = text[: starts[len(starts) // 2] + (end.end() if end else 0)].rstrip()
+    last_paragraph = half.split("\n\n")[-1]
+    sentences = re.findall(r"[^.!?]+[.!?]", last_paragraph)
+    pair = " ".join(s.strip() for s in sentences[-2:])
+    out, words = [half], len(half.split())
+    while words < len(starts):
+        out.append(" ".join([pair] * 2))
+        words += 2 * len(pair.split())
+    return "\n\n".join(out)
+
+
+def _truncated(text: str) -> str:
+    """Cut at about half its words, inside a sentence of a paragraph (never after a full stop or in a heading)."""
+    starts = _word_starts(text)
+    k = len(starts) // 2
+    while k < len(starts) - 1:
+        word = text[starts[k - 1]:starts[k]].strip()
+        line_start = text.rfind("\n", 0, starts[k]) + 1
+        if not re.search(r"[.!?:;,]$", word) and not text[line_start:].startswith("#"):
+            break
+        k += 1
+    return text[: starts[k]].rstrip()
+
+
+def _conclusion(title: str, topic: str, k: int) -> str:
+    phrases = [
+        f"In conclusion, {title.lower()} is an important part of understanding {topic}. By keeping these points "
+        f"in mind, we can better appreciate why it matters and how it shapes everything else.",
+        f"In conclusion, it is clear that {title.lower()} plays a vital role when it comes to {topic}. Overall, "
+        f"this shows just how fascinating and important the subject truly is.",
+        f"In conclusion, {title.lower()} reminds us that {topic} is a rich and complex subject. Ultimately, "
+        f"understanding this helps us see the bigger picture.",
+    ]
+    return phrases[k % len(phrases)]
+
+
+def degrade(name: str, text: str, kind: str, docs: dict[str, str]) -> str:
+    """The degraded twin `kind` of document `name` (others in `docs` lend the off-topic section)."""
+    instruction, topic = DOCS[name]
+    secs = sections(text)
+    n = len(secs)
+    if kind == "loop":
+        return _loop(text)
     if kind == "dropped":
-        secs = sections(text)
-        return "\n\n".join([secs[0], secs[-1]])
+        mid = n // 2 - 1
+        return "\n\n".join(s for i, s in enumerate(secs) if i not in (mid, mid + 1))
     if kind == "truncated":
-        return " ".join(words[: len(words) // 2])
+        return _truncated(text)
+    if kind == "shuffled":
+        return "\n\n".join(secs[1::2] + secs[0::2])
+    if kind == "offtopic":
+        names = list(docs)
+        donor = sections(docs[names[(names.index(name) + 1) % len(names)]])
+        return "\n\n".join(donor[1] if i == n // 2 else s for i, s in enumerate(secs))
+    if kind == "chatter":
+        body = [f"Sure! Here is the article you asked for.\n\n{instruction}", secs[0]]
+        for i, s in enumerate(secs[1:], start=1):
+            if i == n // 2:
+                body.append("I hope this gives you a clear picture so far! Let me know if you would like me to "
+                            "expand on any of these points before I continue with the next part.")
+            body.append(s)
+        body.append(f"Note: this article is about {instruction.split('-word')[0].split()[-1]} words long, as "
+                    "requested. Feel free to ask if you would like any changes to the tone or the length!")
+        return "\n\n".join(body)
+    if kind == "conclusions":
+        return "\n\n".join(f"{s}\n\n{_conclusion(_title(s), topic, i)}" for i, s in enumerate(secs))
     raise ValueError(kind)
 
+
+def texts(names: list[str]) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    """The good documents, and every (document, kind) text, "good" included."""
+    docs = {name: (FIXTURES / f"{name}.md").read_text() for name in DOCS}
+    out = {}
+    for name in names:
+        out[(name, "good")] = docs[name]
+        for kind in DEGRADATIONS:
+            out[(name, kind)] = degrade(name, docs[name], kind, docs)
+    return docs, out
+
+
+def write_labels(path: Path) -> None:
+    """The calibration file `writer judge calibrate` reads: one labelled text a line (docs/judges.md)."""
+    _, all_texts = texts(list(DOCS))
+    lines = [json.dumps({"id": f"{name}/{kind}", "group": name, "human_score": LABELS[kind], "category": CATEGORY,
+                         "instruction": DOCS[name][0], "text": text}, ensure_ascii=False)
+             for (name, kind), text in all_texts.items()]
+    path.write_text("\n".join(lines) + "\n")
+    print(f"wrote {path} ({len(lines)} labelled texts)")
+
+
+# scoring
 
 def prefer(a: float | None, b: float | None) -> int | None:
     """+1 when a > b, -1 when a < b, 0 on a tie, None when either is missing."""
@@ -65,79 +171,235 @@ def prefer(a: float | None, b: float | None) -> int | None:
     return (a > b) - (a < b)
 
 
+def share(values: list[int | None], want: int = 1) -> float | None:
+    valid = [v for v in values if v is not None]
+    return None if not valid else round(sum(v == want for v in valid) / len(valid), 3)
+
+
+def r2(pred, y) -> float:
+    import numpy as np
+
+    pred, y = np.asarray(pred, float), np.asarray(y, float)
+    ss_tot = float(((y - y.mean()) ** 2).sum())
+    return round(1 - float(((y - pred) ** 2).sum()) / ss_tot, 3) if ss_tot > 0 else 0.0
+
+
+def calibration(items: dict[tuple[str, str], list[float]], names: list[str]) -> dict:
+    """R² against LABELS and the good-over-degraded share, before and after fitting checklist weights."""
+    import numpy as np
+
+    from judges.checklist import fit_weights
+
+    keys = [k for k in items if k[0] in names]
+    x = np.array([items[k] for k in keys], float)
+    y = np.array([LABELS[k[1]] for k in keys], float)
+
+    def wins(pred: dict) -> float | None:
+        return share([prefer(pred[(n, "good")], pred[(n, kind)]) for n in names for kind in DEGRADATIONS
+                      if (n, "good") in pred and (n, kind) in pred])
+
+    equal = x @ np.full(x.shape[1], 100 / x.shape[1])
+    raw = fit_weights(x, y)
+    fitted = x @ raw
+    held = np.zeros(len(keys))
+    for name in names:  # leave one document (all eight of its texts) out
+        test = np.array([k[0] == name for k in keys])
+        if test.all():
+            held[test] = equal[test]
+            continue
+        held[test] = x[test] @ fit_weights(x[~test], y[~test])
+    as_dict = lambda pred: dict(zip(keys, pred))  # noqa: E731
+    return {"texts": len(keys), "labels": LABELS,
+            "weights": [round(float(w), 2) for w in raw * 100 / raw.sum()],
+            "equal": {"r2": r2(equal, y), "good_wins": wins(as_dict(equal))},
+            "fitted_all": {"r2": r2(fitted, y), "good_wins": wins(as_dict(fitted))},
+            "fitted_leave_one_document_out": {"r2": r2(held, y), "good_wins": wins(as_dict(held))}}
+
+
+def markdown(result: dict) -> str:
+    """The results as bench/README.md shows them: the judges' table, then the calibration's."""
+    fmt = lambda x: "-" if x is None else f"{x:.2f}"  # noqa: E731
+    lines = [f"{result['date']}, commit {result['commit']}, {result['cpu']}; judge model {result['judge_model']} "
+             f"({result['judge_engine']}); {len(result['documents'])} documents x {len(DEGRADATIONS)} degradations, "
+             f"{result['words_per_text']['min']}-{result['words_per_text']['max']} words a text:", "",
+             "| judge | " + " | ".join(DEGRADATIONS) + " | all | ties | position consistency | s/verdict | "
+             "s/1k words read |", "|---" * (len(DEGRADATIONS) + 6) + "|"]
+    for j, row in result["summary"].items():
+        lines.append(f"| {j} | " + " | ".join(fmt(row[k]) for k in DEGRADATIONS) + f" | {fmt(row['all'])} | "
+                     f"{row['ties']} | {fmt(row.get('position_consistency'))} | {row['seconds_per_verdict']:.1f} | "
+                     f"{row['seconds_per_1000_words_read']:.1f} |")
+    calib = result.get("calibration")
+    if calib:
+        lines += ["", f"Checklist calibration on the {calib['texts']} graded labels "
+                      f"(tests/fixtures/checklist_labels.jsonl):", "",
+                  "| weights | R² | good over degraded |", "|---|---|---|"]
+        for what, label in (("equal", "equal (before)"), ("fitted_all", "fitted on all texts (after)"),
+                            ("fitted_leave_one_document_out", "fitted leaving each document out")):
+            lines.append(f"| {label} | {calib[what]['r2']} | {fmt(calib[what]['good_wins'])} |")
+        lines += ["", f"Fitted weights (sum 100): {calib['weights']}."]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--judges", default="quality,checklist", help="model judges to compare")
-    parser.add_argument("--engine", default=None)
-    parser.add_argument("--model", default=None)
-    parser.add_argument("--base-url", default=None)
+    parser.add_argument("--judges", default=",".join(MODEL_JUDGES), help="model judges to test")
+    parser.add_argument("--judge-model", default=None, help="judge model (default: the strongest installed)")
+    parser.add_argument("--judge-engine", default=None, help="vllm or openai (default: WRITER_ENGINE)")
+    parser.add_argument("--judge-base-url", default=None)
+    parser.add_argument("--docs", default=",".join(DOCS), help="documents to use (names of tests/fixtures/prose)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "judges.json"))
+    parser.add_argument("--write-labels", default=None, help="write the calibration labels file and stop")
+    parser.add_argument("--markdown", default=None, help="print a results file as bench/README.md's tables and stop")
+    parser.add_argument("--resume", action="store_true", help="skip the judges a killed run finished (OUT.partial.json)")
     args = parser.parse_args()
+    if args.write_labels:
+        write_labels(Path(args.write_labels))
+        return
+    if args.markdown:
+        print(markdown(json.loads(Path(args.markdown).read_text())))
+        return
     os.environ.setdefault("WRITER_DATA_DIR", tempfile.mkdtemp(prefix="writer-bench-"))
 
     from judges import JudgeInput, judge_batch
+    from judges.engine import choose_judge_model, judge_engine
+    from judges.pairwise import PairInput, PairVerdict, compare
+    from writer.calls import CallRecorder
     from writer.engines import close_engines
+    from writer.store import Store
 
+    names = [n.strip() for n in args.docs.split(",") if n.strip()]
     model_judges = [j.strip() for j in args.judges.split(",") if j.strip()]
-    names = ["length", "rules", *model_judges]
-    docs = {name: (FIXTURES / f"{name}.md").read_text() for name in INSTRUCTIONS}
-    samples, keys = [], []
-    for name, text in docs.items():
-        for kind in ("good", *DEGRADATIONS):
-            keys.append((name, kind))
-            samples.append(JudgeInput(text=text if kind == "good" else degrade(text, kind),
-                                      instruction=INSTRUCTIONS[name], plan_titles=re.findall(r"^## (.+)$", text, re.M)))
+    _, all_texts = texts(names)
+    keys = list(all_texts)
+    samples = [JudgeInput(text=all_texts[k], instruction=DOCS[k[0]][0], category=CATEGORY,
+                          plan_titles=re.findall(r"^## (.+)$", all_texts[(k[0], "good")], re.M)) for k in keys]
+    words = {k: len(t.split()) for k, t in all_texts.items()}
+    print(f"{len(names)} documents x {1 + len(DEGRADATIONS)} texts, {sum(words.values())} words", flush=True)
+
+    choice = choose_judge_model(args.judge_engine, args.judge_model, args.judge_base_url)
+    print(f"judge model: {choice.label}", flush=True)
     started = time.perf_counter()
-    judgments = judge_batch(samples, judges=names, engine=args.engine, model=args.model, base_url=args.base_url)
-    seconds = time.perf_counter() - started
-    model = judgments[0].judge_model
+    engine = judge_engine(choice)
+    start_s = time.perf_counter() - started
+    store = Store()
+
+    scores: dict[str, dict] = {}  # judge -> key -> score
+    items: dict[tuple[str, str], list[float]] = {}
+    seconds: dict[str, float] = {}
+    errors: list[dict] = []
+    verdicts = {}
+    # each judge's results are kept as it finishes, so a run that dies (out of memory, say) resumes after it
+    partial = Path(args.out).with_suffix(".partial.json")
+    key_of, of_key = (lambda k: "/".join(k)), (lambda s: tuple(s.split("/")))  # noqa: E731
+    if args.resume and partial.exists():
+        saved = json.loads(partial.read_text())
+        if saved["judge_model"] == choice.model and saved["documents"] == names:
+            scores = {j: {of_key(k): v for k, v in d.items()} for j, d in saved["scores"].items()}
+            items = {of_key(k): v for k, v in saved["items"].items()}
+            seconds, errors = saved["seconds"], saved["errors"]
+            verdicts = {of_key(k): PairVerdict.model_validate(v) for k, v in saved["verdicts"].items()}
+            print(f"resumed {partial}: {', '.join(seconds)} done", flush=True)
+
+    def keep() -> None:
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(json.dumps({
+            "judge_model": choice.model, "documents": names, "seconds": seconds, "errors": errors,
+            "scores": {j: {key_of(k): v for k, v in d.items()} for j, d in scores.items()},
+            "items": {key_of(k): v for k, v in items.items()},
+            "verdicts": {key_of(k): v.model_dump() for k, v in verdicts.items()}}))
+
+    for name in ["length", "rules", *[j for j in model_judges if j != "pairwise"]]:
+        if name in seconds:
+            continue
+        t = time.perf_counter()
+        out = judge_batch(samples, judges=[name], engine=engine, store=store)
+        seconds[name] = time.perf_counter() - t
+        scores[name] = {k: j.scores[name] for k, j in zip(keys, out)}
+        errors += [{"doc": k[0], "kind": k[1], **e.model_dump(exclude={"replies"})} for k, j in zip(keys, out)
+                   for e in j.errors]
+        if name == "checklist":
+            items = {k: [i.score for i in j.results["checklist"].items] for k, j in zip(keys, out)
+                     if "checklist" in j.results}
+        print(f"{name}: {seconds[name]:.0f} s", flush=True)
+        keep()
+    if "pairwise" in model_judges and "pairwise" not in seconds:
+        pair_keys = [(n, kind) for n in names for kind in DEGRADATIONS]
+        pairs = [PairInput(instruction=DOCS[n][0], first=all_texts[(n, "good")], second=all_texts[(n, kind)])
+                 for n, kind in pair_keys]
+        t = time.perf_counter()
+        verdicts = dict(zip(pair_keys, compare(pairs, CallRecorder(engine, store))))
+        seconds["pairwise"] = time.perf_counter() - t
+        print(f"pairwise: {seconds['pairwise']:.0f} s", flush=True)
+        keep()
     close_engines()
-    scores = {k: j.scores for k, j in zip(keys, judgments)}
-    errors = [{"doc": k[0], "kind": k[1], **e.model_dump(exclude={"replies"})}
-              for k, j in zip(keys, judgments) for e in j.errors]
 
-    pairs = []
-    for name in docs:
+    summary: dict[str, dict] = {}
+    pairs_out = []
+    for n in names:
         for kind in DEGRADATIONS:
-            good, bad = scores[(name, "good")], scores[(name, kind)]
-            pairs.append({"doc": name, "degradation": kind,
-                          "good": good, "degraded": bad,
-                          "prefers_good": {j: prefer(good[j], bad[j]) for j in names}})
-
-    summary = {}
-    for j in names:
-        row = {}
+            row = {"doc": n, "degradation": kind, "words": [words[(n, "good")], words[(n, kind)]],
+                   "scores": {j: [scores[j][(n, "good")], scores[j][(n, kind)]] for j in scores}}
+            if (n, kind) in verdicts:
+                v = verdicts[(n, kind)]
+                row["pairwise"] = {"winner": {"first": "good", "second": "degraded", "tie": "tie"}[v.winner],
+                                   "orders": [o.model_dump() for o in v.orders]}
+            pairs_out.append(row)
+    judged = [j for j in ["length", "rules", *model_judges] if j in scores or j == "pairwise" and verdicts]
+    for j in judged:
+        row: dict = {}
         for kind in (*DEGRADATIONS, "all"):
-            prefs = [p["prefers_good"][j] for p in pairs if kind in ("all", p["degradation"])]
-            valid = [x for x in prefs if x is not None]
-            row[kind] = None if not valid else round(sum(x == 1 for x in valid) / len(valid), 3)
-        row["ties"] = sum(p["prefers_good"][j] == 0 for p in pairs)
-        row["missing"] = sum(p["prefers_good"][j] is None for p in pairs)
-        for ref in ("rules", "length"):
-            both = [(p["prefers_good"][j], p["prefers_good"][ref]) for p in pairs
-                    if p["prefers_good"][j] is not None and p["prefers_good"][ref] is not None]
-            row[f"agrees_with_{ref}"] = None if not both else round(sum(a == b for a, b in both) / len(both), 3)
+            ks = [(n, d) for n in names for d in DEGRADATIONS if kind in ("all", d)]
+            if j == "pairwise":
+                prefs = [{"first": 1, "second": -1, "tie": 0}[verdicts[k].winner] for k in ks]
+            else:
+                prefs = [prefer(scores[j][(k[0], "good")], scores[j][k]) for k in ks]
+            row[kind] = share(prefs)
+            if kind == "all":
+                row["ties"] = sum(p == 0 for p in prefs)
+                row["missing"] = sum(p is None for p in prefs)
+        verdict_count = len(verdicts) if j == "pairwise" else len(keys)
+        row["seconds"] = round(seconds[j], 1)
+        row["seconds_per_verdict"] = round(seconds[j] / verdict_count, 2)
+        read = (sum(words[(n, "good")] + words[(n, d)] for n, d in verdicts) * 2 if j == "pairwise"
+                else sum(words.values()))
+        row["seconds_per_1000_words_read"] = round(seconds[j] / read * 1000, 2)
+        if j == "pairwise":
+            row["position_consistency"] = round(
+                sum(v.orders[0].preferred == v.orders[1].preferred for v in verdicts.values()) / len(verdicts), 3)
         summary[j] = row
+    calib = calibration(items, names) if items else None
 
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("judge", *[f"good > {k}" for k in DEGRADATIONS], "good > degraded (all)", "ties", "missing",
-                  "agrees w/ rules", "agrees w/ S_l",
-                  title=f"{len(pairs)} good/degraded pairs, judge model {Path(model).name if model else '-'}")
+    from bench.machine import commit, cpu_name
+
+    meta = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "commit": commit(), "cpu": cpu_name(),
+            "judge_model": choice.model, "judge_model_source": choice.source, "judge_engine": engine.name,
+            "engine_start_s": round(start_s, 1), "documents": names,
+            "words_per_text": {"min": min(words.values()), "max": max(words.values())}}
     fmt = lambda x: "-" if x is None else f"{x:.2f}"  # noqa: E731
+    table = Table("judge", *DEGRADATIONS, "all", "ties", "pos. consistency", "s/verdict", "s/1k words",
+                  title=f"good text wins, {len(names) * len(DEGRADATIONS)} pairs · judge {choice.label} · "
+                        f"{meta['date']} · {meta['commit']} · {meta['cpu']}")
     for j, row in summary.items():
-        table.add_row(j, *[fmt(row[k]) for k in DEGRADATIONS], fmt(row["all"]), str(row["ties"]), str(row["missing"]),
-                      fmt(row["agrees_with_rules"]), fmt(row["agrees_with_length"]))
-    Console(width=150).print(table)
+        table.add_row(j, *[fmt(row[k]) for k in DEGRADATIONS], fmt(row["all"]), str(row["ties"]),
+                      fmt(row.get("position_consistency")), f"{row['seconds_per_verdict']:.1f}",
+                      f"{row['seconds_per_1000_words_read']:.1f}")
+    Console(width=200).print(table)
+    if calib:
+        print(f"checklist calibration on {calib['texts']} labelled texts (labels {LABELS}):")
+        for what in ("equal", "fitted_all", "fitted_leave_one_document_out"):
+            print(f"  {what}: R² {calib[what]['r2']}, good over degraded {fmt(calib[what]['good_wins'])}")
+        print(f"  fitted weights (sum 100): {calib['weights']}")
     if errors:
         print(f"{len(errors)} judge errors (reported, not scored): {errors[:3]}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"judge_model": model, "judge_engine": judgments[0].judge_engine,
-                               "seconds": round(seconds, 1), "pairs": pairs, "summary": summary, "errors": errors},
-                              indent=2) + "\n")
-    print(f"wrote {out} ({seconds:.0f} s)")
+    result = {**meta, "summary": summary, "calibration": calib, "pairs": pairs_out, "errors": errors}
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(markdown(result))
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

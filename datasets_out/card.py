@@ -21,7 +21,8 @@ TRAINERS = {
 }
 DESCRIPTIONS = {
     "sft": "one record per document: the instruction and the document written for it",
-    "dpo": "one record per instruction: its best-scored document (chosen) against its worst (rejected)",
+    "dpo": "one record per instruction: the pair of its documents with the clearest judged preference, chosen "
+           "over rejected (`decided_by` says which judges decided)",
     "lengthen": "one record per Self-Lengthen step: Generator (section prompt -> draft) and Extender "
                 "(short draft -> longer text) pairs",
 }
@@ -54,10 +55,26 @@ def score_counts(scores: Sequence[float | None]) -> list[tuple[str, int]]:
     return counts + [("unscored", sum(1 for s in scores if s is None))]
 
 
+PREFERENCE = {
+    "pairwise": "the pairwise judge: both orders of the two samples named the same winner",
+    "model": "the margin of the model judges' scores",
+    "rules": "the margin of length and rules scores alone: no model judge scored these samples",
+}
+
+
+def _decided(key: str) -> str:
+    names = key.split("+")
+    kind = "pairwise" if "pairwise" in names else "model" if set(names) & {"quality", "checklist", "dspy-quality",
+                                                                            "dspy-checklist"} else "rules"
+    return f"{', '.join(names) or 'mean score'}: {PREFERENCE[kind]}"
+
+
 def render_card(*, job: str, fmt: str, filename: str, records: int, dropped: dict[str, int], filters: dict,
-                model: str, engine: str, source: str, words: Sequence[int], scores: Sequence[float | None]) -> str:
+                model: str, engine: str, source: str, words: Sequence[int], scores: Sequence[float | None],
+                decided_by: dict[str, int] | None = None, judge_model: str | None = None) -> str:
     """The card's Markdown. `words`/`scores` are one value per exported record; `filters` maps a filter's
-    name to its setting as it should read (None: not used)."""
+    name to its setting as it should read (None: not used). `decided_by` (DPO): pairs per deciding judges
+    ("quality+checklist"); `judge_model`: the job's judge model (None: the default judge model)."""
     loader = "parquet" if filename.endswith(".parquet") else "json"
     trainer, columns = TRAINERS[fmt]
     lines = [
@@ -92,6 +109,11 @@ def render_card(*, job: str, fmt: str, filename: str, records: int, dropped: dic
         lines.append(f"- {name}: {'not used' if setting is None else setting}")
     lines += ["", "Records dropped, by reason:", "", "| reason | dropped |", "|---|---:|"]
     lines += [f"| {reason} | {count} |" for reason, count in dropped.items()]
+    if decided_by is not None:
+        lines += ["", "## Preferences", "",
+                  f"Judge model: {judge_model or 'the default judge model (the strongest installed)'}.", "",
+                  "| decided by | pairs |", "|---|---:|"]
+        lines += [f"| {_decided(key)} | {count} |" for key, count in sorted(decided_by.items())]
     lines += ["", f"## Length (`{WORDS_COLUMN[fmt]}`)", ""]
     lines += _table("words", length_counts(words))
     lines += ["", f"## Score (`{SCORE_COLUMN[fmt]}`, mean of the judges, 0-100)", ""]

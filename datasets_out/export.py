@@ -3,6 +3,11 @@
 Reads the job's done items and their runs from the store, builds records (`records`), drops what
 fails the filters or duplicates another record (`filters`), writes the data file atomically and a
 dataset card (`card`) beside it. Every dropped record is counted by reason in the report.
+
+A DPO pair per instruction is the clearest judged preference (`records.choose_pair`): the pairwise
+judge's verdict where the job ran it, else the quality/checklist margin, else the length/rules margin,
+which the records, the card and the report's note then say. An export that leaves no record writes
+nothing and raises `EmptyExportError` naming the filter that removed them and how many.
 """
 
 from __future__ import annotations
@@ -16,16 +21,18 @@ from pathlib import Path
 from datasets_out.card import render_card
 from datasets_out.filters import DEDUPE_NGRAM, DEDUPE_THRESHOLD, duplicate_reasons, filter_reason
 from datasets_out.records import (
+    MODEL_SCORE_JUDGES,
+    PAIRWISE,
     Document,
     RolePair,
-    best_and_worst,
+    choose_pair,
     dpo_record,
     is_lengthening,
     lengthen_record,
     sft_record,
 )
 from writer.atomic import write_atomic
-from writer.errors import UsageError
+from writer.errors import EmptyExportError, UsageError
 from writer.store import JobRow, Store
 from writer.text.lengths import count_words
 
@@ -46,6 +53,8 @@ class ExportReport:
     card_path: Path
     records: int
     dropped: dict[str, int] = field(default_factory=dict)
+    decided_by: dict[str, int] = field(default_factory=dict)  # DPO: pairs per deciding judges ("quality+checklist")
+    note: str | None = None  # something the user should know, e.g. pairs decided by length and rules alone
 
 
 @dataclass
@@ -53,6 +62,9 @@ class _Built:
     records: list[dict]
     words: list[int]  # per record, for the card's length histogram
     scores: list[float | None]  # per record, for the card's score distribution
+    units: int = 0  # what the records were built from: documents (sft), instructions (dpo), role pairs
+    why_no_pair: Counter = field(default_factory=Counter)  # dpo: "too_few", "small_margin"
+    decided_by: Counter = field(default_factory=Counter)
 
 
 def export_job(store: Store, job_id: str, fmt: str, to: str, out_dir: Path, *, min_score: float | None = None,
@@ -60,35 +72,100 @@ def export_job(store: Store, job_id: str, fmt: str, to: str, out_dir: Path, *, m
                min_margin: float = 5.0) -> ExportReport:
     """Write `out_dir/{fmt}.{to}` and `out_dir/README.md` for job `job_id`; return what was written.
 
-    An empty result still writes an (empty) file and a card saying 0 records: the caller decides
-    whether that deserves a warning. Bad arguments raise UsageError; an unknown job UnknownJobError.
+    Bad arguments raise UsageError; an unknown job UnknownJobError; a result with no record
+    EmptyExportError (nothing is written, the folder is not created), naming the filter that removed them.
     """
     _check_args(fmt, to, min_score, length_ratio, min_margin)
     out_dir = _check_out_dir(out_dir)
     job = store.get_job(job_id)
-    out_dir.mkdir(exist_ok=True)
 
     docs, no_text = _documents(store, job)
     dropped = Counter({"no_text": no_text})
     if fmt == "sft":
         built = _sft(docs, dropped, min_score, length_ratio, dedupe)
     elif fmt == "dpo":
-        built = _dpo(docs, dropped, min_score, length_ratio, dedupe, min_margin)
+        from writer.dataset.judging import pair_verdicts
+
+        verdicts = pair_verdicts(store, [d.run_id for d in docs])
+        built = _dpo(docs, dropped, min_score, length_ratio, dedupe, min_margin, verdicts)
     else:
         built = _lengthen(store, docs, dropped, min_score, length_ratio, dedupe)
+    if not built.records:
+        raise _empty(job.id, fmt, built, dropped, min_score, length_ratio, min_margin, docs)
 
+    out_dir.mkdir(exist_ok=True)
     path = out_dir / f"{fmt}.{to}"
     if to == "jsonl":
         _write_jsonl(path, built.records)
     else:
         _write_parquet(path, built.records, fmt)
     report = ExportReport(path=path, card_path=out_dir / "README.md", records=len(built.records),
-                          dropped={reason: dropped[reason] for reason in REASONS[fmt]})
+                          dropped={reason: dropped[reason] for reason in REASONS[fmt]},
+                          decided_by=dict(built.decided_by), note=_note(built) if fmt == "dpo" else None)
     card = render_card(job=job.id, fmt=fmt, filename=path.name, records=report.records, dropped=report.dropped,
                        filters=_filters_used(fmt, min_score, length_ratio, dedupe, min_margin), model=job.model,
-                       engine=job.engine, source=job.source, words=built.words, scores=built.scores)
+                       engine=job.engine, source=job.source, words=built.words, scores=built.scores,
+                       decided_by=report.decided_by if fmt == "dpo" else None,
+                       judge_model=(job.options or {}).get("judge_model"))
     write_atomic(report.card_path, card)
     return report
+
+
+def _note(built: _Built) -> str | None:
+    """Says when pairs were decided by the rule judges alone: a preference no model judge confirmed."""
+    rules_only = sum(n for key, n in built.decided_by.items()
+                     if PAIRWISE not in key.split("+") and not set(key.split("+")) & set(MODEL_SCORE_JUDGES))
+    if not rules_only:
+        return None
+    return (f"{rules_only} of {len(built.records)} pairs were chosen by length and rules scores alone (no model "
+            f"judge scored those samples); judge with --judges length,rules,quality,pairwise for preferences "
+            f"by quality")
+
+
+def _empty(job: str, fmt: str, built: _Built, dropped: Counter, min_score, length_ratio, min_margin: float,
+           docs: list[Document]) -> EmptyExportError:
+    """The one line saying which filter left nothing, and how many it removed (library and CLI wording)."""
+    if not docs:
+        text = f"job {job} has no finished document with text ({dropped['no_text']} done without text)"
+        return EmptyExportError(text)
+    lines = {"length_ratio": ("length_ratio", "--length-ratio"), "min_score": ("min_score", "--min-score"),
+             "min_margin": ("min_margin", "--min-margin")}
+
+    def say(cli: bool) -> str:
+        flag = {k: v[1] if cli else v[0] for k, v in lines.items()}
+        if fmt == "dpo" and built.why_no_pair and built.units == sum(built.why_no_pair.values()):
+            parts = []
+            if built.why_no_pair["small_margin"]:
+                judged = any(set(d.scores) & set(MODEL_SCORE_JUDGES) for d in docs)
+                hint = f"lower {flag['min_margin']}" + ("" if judged else " or judge with --judges quality,pairwise"
+                                                        if cli else " or judge with quality or pairwise")
+                parts.append((f"{built.why_no_pair['small_margin']} had no pair with a margin of at least "
+                              f"{min_margin:g}", hint))
+            if built.why_no_pair["too_few"]:
+                parts.append((f"{built.why_no_pair['too_few']} had fewer than two scored samples",
+                              "generate with --samples 2 or more" if cli else "generate 2 or more samples"))
+            if len(parts) == 1 and built.why_no_pair["small_margin"]:
+                return (f"0 of {built.units} instructions had a pair with a margin of at least {min_margin:g}: "
+                        f"{parts[0][1]}")
+            return f"0 of {built.units} instructions had a pair: " + "; ".join(f"{a} ({b})" for a, b in parts)
+        what = {"sft": "documents", "dpo": "pairs", "lengthen": "role pairs"}[fmt]
+        removed = []
+        if dropped["length_ratio"]:
+            lo, hi = length_ratio
+            removed.append(f"{dropped['length_ratio']} outside {flag['length_ratio']} {lo:g},{hi:g}")
+        if dropped["min_score"]:
+            removed.append(f"{dropped['min_score']} under {flag['min_score']} {min_score:g}")
+        if dropped["not_longer"]:
+            removed.append(f"{dropped['not_longer']} Extender pairs not longer than their input")
+        dups = dropped["exact_duplicate"] + dropped["near_duplicate"]
+        if dups:
+            removed.append(f"{dups} duplicates")
+        if fmt == "dpo" and built.why_no_pair:
+            removed.append(f"{sum(built.why_no_pair.values())} instructions without a pair")
+        total = built.units if fmt != "dpo" else built.units - sum(built.why_no_pair.values())
+        return f"0 of {total} {what} passed the filters: " + ", ".join(removed or ["nothing to export"])
+
+    return EmptyExportError(say(False), say(True))
 
 
 # arguments
@@ -126,7 +203,7 @@ def _filters_used(fmt: str, min_score, length_ratio, dedupe: bool, min_margin: f
                           "better-scored copy kept") if dedupe else None,
     }
     if fmt == "dpo":
-        filters["min chosen - rejected score margin"] = min_margin
+        filters["min chosen - rejected score margin (where no pairwise verdict decides)"] = min_margin
     return filters
 
 
@@ -178,22 +255,30 @@ def _sft(docs: list[Document], dropped: Counter, min_score, length_ratio, dedupe
         else:
             kept.append(doc)
     kept = _unique(kept, [d.text for d in kept], [d.score for d in kept], dropped, dedupe)
-    return _Built([sft_record(d) for d in kept], [d.words for d in kept], [d.score for d in kept])
+    return _Built([sft_record(d) for d in kept], [d.words for d in kept], [d.score for d in kept], units=len(docs))
 
 
 def _dpo(docs: list[Document], dropped: Counter, min_score, length_ratio, dedupe: bool,
-         min_margin: float) -> _Built:
-    """One pair per instruction line; the filters judge the chosen document, the rejected one may be bad."""
-    pairs = []
+         min_margin: float, verdicts: dict | None = None) -> _Built:
+    """One pair per instruction line, the clearest judged preference (`choose_pair`); the filters judge the
+    chosen document, the rejected one may be bad."""
+    choices, why, lines = [], Counter(), 0
     for _, group in groupby(docs, key=lambda d: d.line):
-        pair = best_and_worst(list(group), min_margin)
-        reason = "no_pair" if pair is None else filter_reason(pair[0], min_score, length_ratio)
+        lines += 1
+        choice, no_pair = choose_pair(list(group), verdicts or {}, min_margin)
+        if choice is None:
+            why[no_pair] += 1
+            dropped["no_pair"] += 1
+            continue
+        reason = filter_reason(choice.chosen, min_score, length_ratio)
         if reason:
             dropped[reason] += 1
         else:
-            pairs.append(pair)
-    pairs = _unique(pairs, [c.text for c, _ in pairs], [c.score for c, _ in pairs], dropped, dedupe)
-    return _Built([dpo_record(c, r) for c, r in pairs], [c.words for c, _ in pairs], [c.score for c, _ in pairs])
+            choices.append(choice)
+    choices = _unique(choices, [c.chosen.text for c in choices], [c.chosen.score for c in choices], dropped, dedupe)
+    return _Built([dpo_record(c.chosen, c.rejected, c.decided_by, c.verdict) for c in choices],
+                  [c.chosen.words for c in choices], [c.chosen.score for c in choices], units=lines,
+                  why_no_pair=why, decided_by=Counter("+".join(c.decided_by) for c in choices))
 
 
 def _lengthen(store: Store, docs: list[Document], dropped: Counter, min_score, length_ratio,
@@ -211,9 +296,10 @@ def _lengthen(store: Store, docs: list[Document], dropped: Counter, min_score, l
                 kept.append((doc, pair))
             else:
                 dropped["not_longer"] += 1
+    units = len(kept) + sum(dropped[r] for r in ("length_ratio", "min_score", "not_longer"))
     kept = _unique(kept, [p.output_text for _, p in kept], [d.score for d, _ in kept], dropped, dedupe)
     return _Built([lengthen_record(d, p) for d, p in kept], [p.output_words for _, p in kept],
-                  [d.score for d, _ in kept])
+                  [d.score for d, _ in kept], units=units)
 
 
 # files
@@ -243,7 +329,7 @@ def parquet_schema(fmt: str):
                 ("rejected_score", f), ("margin", f), ("required_words", i), ("chosen_words", i),
                 ("rejected_words", i), ("category", s), ("extra_json", s), ("job", s), ("line", i),
                 ("chosen_sample", i), ("rejected_sample", i), ("chosen_run_id", s), ("rejected_run_id", s),
-                ("model", s)],
+                ("model", s), ("decided_by", pa.list_(s)), ("preference_json", s)],
         "lengthen": [("role", s), ("messages", messages), ("input_words", i), ("output_words", i),
                      ("instruction", s), ("category", s), ("score", f), ("job", s), ("line", i), ("sample", i),
                      ("run_id", s), ("section", i), ("model", s)],

@@ -4,6 +4,10 @@ Pure functions of `Document` and `RolePair` (no store), so each record shape is 
 shapes are what TRL's trainers read: `messages` for SFTTrainer, `prompt`/`chosen`/`rejected`
 (conversational) for DPOTrainer. Scores are flat float columns plus a JSON string so a parquet
 file's schema is the same for every row whichever judges ran.
+
+A DPO pair is chosen by the clearest judged preference (`choose_pair`): a pairwise verdict where the
+judge compared the samples (both orders agreeing), else the margin of the model judges' scores
+(quality, checklist), else, saying so in `decided_by`, the mean of the rule judges (length, rules).
 """
 
 from __future__ import annotations
@@ -103,15 +107,104 @@ def best_and_worst(docs: Sequence[Document], min_margin: float) -> tuple[Documen
     return best, worst
 
 
-def dpo_record(chosen: Document, rejected: Document) -> dict:
-    """A TRL DPOTrainer record (conversational prompt/chosen/rejected) for one instruction."""
+MODEL_SCORE_JUDGES = ("quality", "checklist", "dspy-quality", "dspy-checklist")
+PAIRWISE = "pairwise"
+
+
+@dataclass(frozen=True)
+class PairChoice:
+    """The pair one instruction contributes, and what decided it.
+
+    `decided_by`: ("pairwise",), or the model judges whose score margin decided (("quality", "checklist")),
+    or the rule judges when no model judge scored the samples (("length", "rules")). `verdict`: the pairwise
+    verdict's details (both orders' reasons) when it decided."""
+
+    chosen: Document
+    rejected: Document
+    decided_by: tuple[str, ...]
+    verdict: dict | None = None
+
+
+def model_score(doc: Document) -> tuple[float | None, tuple[str, ...]]:
+    """The mean of the model judges' scores of `doc`, and which judges those are."""
+    names = tuple(n for n in MODEL_SCORE_JUDGES if doc.scores.get(n) is not None)
+    return (sum(float(doc.scores[n]) for n in names) / len(names) if names else None), names
+
+
+def choose_pair(docs: Sequence[Document], verdicts: dict[frozenset, dict], min_margin: float
+                ) -> tuple[PairChoice | None, str | None]:
+    """The pair with the clearest judged preference among one instruction's documents, or None and why not.
+
+    1. Pairwise verdicts (`verdicts`: {frozenset of two run ids: details with "first_run_id" and "winner"}):
+       of the pairs whose both orders agreed, the one whose winner beat the most samples and whose loser
+       lost to the most (wins minus losses of each, summed over the verdicts), then by model-score margin.
+       No margin applies: the judge's verdict is the preference.
+    2. Else the model judges' mean score (quality, checklist): best against worst, at least `min_margin` apart.
+    3. Else the judges' mean score (`Document.score`, length and rules): best against worst, at least
+       `min_margin` apart, with `decided_by` naming those judges.
+    Returns:
+        (choice, None), or (None, reason): "too_few" (fewer than two scored documents) or "small_margin".
+    """
+    by_run = {d.run_id: d for d in docs}
+    decisive = []
+    for pair, v in verdicts.items():
+        if v.get("winner") in ("first", "second") and pair <= set(by_run):
+            first, second = v["first_run_id"], v["second_run_id"]
+            w, lose = (first, second) if v["winner"] == "first" else (second, first)
+            decisive.append((by_run[w], by_run[lose], v))
+    if decisive:
+        net = {rid: 0 for rid in by_run}
+        for w, lose, _ in decisive:
+            net[w.run_id] += 1
+            net[lose.run_id] -= 1
+
+        def clarity(item):
+            w, lose, _ = item
+            ms_w, ms_l = model_score(w)[0], model_score(lose)[0]
+            return (net[w.run_id] - net[lose.run_id], 0.0 if ms_w is None or ms_l is None else ms_w - ms_l,
+                    -w.sample, -lose.sample)
+
+        w, lose, v = max(decisive, key=clarity)
+        return PairChoice(w, lose, (PAIRWISE,), v), None
+    judged = [(d, *model_score(d)) for d in docs]
+    judged = [(d, ms, names) for d, ms, names in judged if ms is not None]
+    if len(judged) >= 2:
+        ranked = sorted(judged, key=lambda t: (-t[1], t[0].sample))
+        best, worst = ranked[0], min(ranked[1:], key=lambda t: (t[1], t[0].sample))
+        if best[1] - worst[1] < min_margin:
+            return None, "small_margin"
+        names = tuple(n for n in MODEL_SCORE_JUDGES if n in best[2] and n in worst[2]) or best[2]
+        return PairChoice(best[0], worst[0], names), None
+    scored = [d for d in docs if d.score is not None]
+    if len(scored) < 2:
+        return None, "too_few"
+    pair = best_and_worst(scored, min_margin)
+    if pair is None:
+        return None, "small_margin"
+    names = tuple(sorted(set(pair[0].scores) & set(pair[1].scores) - {"score"}))
+    return PairChoice(pair[0], pair[1], names), None
+
+
+def dpo_record(chosen: Document, rejected: Document, decided_by: Sequence[str] = (),
+               verdict: dict | None = None) -> dict:
+    """A TRL DPOTrainer record (conversational prompt/chosen/rejected) for one instruction, with what decided
+    the preference (`decided_by`) and, for a pairwise verdict, both orders' reasons (`preference_json`)."""
+    preference = {"decided_by": list(decided_by)}
+    if verdict is not None:
+        preference["pairwise"] = {"winner_run_id": chosen.run_id, "judge_model": verdict.get("judge_model"),
+                                  "orders": [{k: o.get(k) for k in ("shown_first", "preferred", "reason")}
+                                             for o in verdict.get("orders", [])]}
+    model_scores = {d: {n: d_.scores[n] for n in MODEL_SCORE_JUDGES if d_.scores.get(n) is not None}
+                    for d, d_ in (("chosen", chosen), ("rejected", rejected))}
+    if any(model_scores.values()):
+        preference["model_scores"] = model_scores
     return {
         "prompt": _user(chosen.instruction),
         "chosen": _assistant(chosen.text),
         "rejected": _assistant(rejected.text),
         "chosen_score": chosen.score,
         "rejected_score": rejected.score,
-        "margin": round(chosen.score - rejected.score, 4),
+        "margin": None if chosen.score is None or rejected.score is None else round(chosen.score - rejected.score, 4),
         "required_words": chosen.required_words,
         "chosen_words": chosen.words,
         "rejected_words": rejected.words,
@@ -124,6 +217,8 @@ def dpo_record(chosen: Document, rejected: Document) -> dict:
         "chosen_run_id": chosen.run_id,
         "rejected_run_id": rejected.run_id,
         "model": chosen.model,
+        "decided_by": list(decided_by),
+        "preference_json": json.dumps(preference, sort_keys=True, ensure_ascii=False),
     }
 
 

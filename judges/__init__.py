@@ -11,10 +11,13 @@ Built-in judges (a name -> class registry; more come from `writer.judges` entry 
 - checklist: HelloEval checklists, calibrated weights (`judges/checklist.py`);
 - clear: ExpertLongBench CLEAR against a reference and rubric (`judges/clear.py`);
 - dspy-quality, dspy-checklist: quality and checklist as DSPy modules (`judges/dspy_judges.py`), which
-  `writer optimize judge` compiles; `program=` runs a compiled one in place of the built-in.
-The model judges may use another engine than the writer (a large model on a GPU server can
-judge what a small one wrote). A reply that fails validation is retried twice, then
-reported as a `JudgeError` in the judgment, never turned into a score.
+  `writer optimize judge` compiles; `program=` runs a compiled one in place of the built-in;
+- pairwise: which of two texts for one instruction is better, judged in both orders (`judges/pairwise.py`):
+  `judge_pair(a, b, instruction=...)`, never on one text.
+The model judges run on the judge model, not the writer's: by default the strongest installed local
+model (`judges/engine.py`), so a small writer is judged by a larger model; the `Judgment` names it.
+A reply that fails validation is retried twice, then reported as a `JudgeError` in the judgment,
+never turned into a score.
 """
 
 from __future__ import annotations
@@ -24,16 +27,18 @@ from collections.abc import Sequence
 from pydantic import BaseModel, Field, SerializeAsAny
 
 from judges.base import Judge, JudgeError, JudgeInput, JudgeReplyError, JudgeResult
+from judges.engine import choose_judge_model, judge_engine
 from judges.length import required_words
+from judges.pairwise import OrderVerdict, PairInput, PairVerdict, compare, pair_score
 from writer.calls import CallRecorder
-from writer.engines import resolve_engine
 from writer.engines.base import Engine
 from writer.errors import EngineError, UsageError
 from writer.registry import Registry
 from writer.store import Store
 
-__all__ = ["judge", "judge_batch", "Judgment", "Judge", "JudgeInput", "JudgeResult", "JudgeError",
-           "get_judge", "judge_names", "default_judges"]
+__all__ = ["judge", "judge_batch", "judge_pair", "judge_pairs", "Judgment", "PairJudgment", "Judge", "JudgeInput",
+           "JudgeResult", "JudgeError", "get_judge", "judge_names", "default_judges", "model_judges",
+           "choose_judge_model", "PairInput", "OrderVerdict"]
 
 JUDGES = Registry("judge", "writer.judges", {
     "length": "judges.length:LengthJudge",
@@ -43,7 +48,9 @@ JUDGES = Registry("judge", "writer.judges", {
     "clear": "judges.clear:ClearJudge",
     "dspy-quality": "judges.dspy_judges:DSPyQualityJudge",
     "dspy-checklist": "judges.dspy_judges:DSPyChecklistJudge",
+    "pairwise": "judges.pairwise:PairwiseJudge",
 })
+PAIRWISE = "pairwise"
 
 
 def judge_names() -> list[str]:
@@ -55,6 +62,11 @@ def get_judge(name: str) -> Judge:
     return JUDGES.load(name)()
 
 
+def model_judges(names: Sequence[str]) -> list[str]:
+    """Those of `names` that call a model (so need the judge model)."""
+    return [n for n in names if JUDGES.load(n).needs_engine]
+
+
 class Judgment(BaseModel):
     """Every requested judge's result or error on one text."""
 
@@ -64,6 +76,7 @@ class Judgment(BaseModel):
     errors: list[JudgeError] = Field(default_factory=list)
     judge_engine: str | None = None
     judge_model: str | None = None
+    judge_model_source: str | None = None  # why that model: "given", "strongest installed", ...
 
     @property
     def scores(self) -> dict[str, float | None]:
@@ -86,8 +99,24 @@ def default_judges(sample: JudgeInput) -> list[str]:
     return names
 
 
-def _engine(engine: Engine | str | None, model: str | None, base_url: str | None) -> Engine:
-    return resolve_engine(engine, model, base_url)
+class PairJudgment(PairVerdict):
+    """A pairwise verdict on two texts ("first" is `a`, "second" is `b`), with the judge model that gave it."""
+
+    instruction: str
+    run_ids: tuple[str | None, str | None] = (None, None)
+    labels: tuple[str, str] = ("first", "second")
+    judge_engine: str | None = None
+    judge_model: str | None = None
+    judge_model_source: str | None = None
+    error: str | None = None  # both orders' replies failed validation: the tie is no verdict
+
+
+def _engine(engine: Engine | str | None, model: str | None, base_url: str | None) -> tuple[Engine, str]:
+    """The judge engine and why that model: an instance as given, else the judge model (`judges/engine.py`)."""
+    if isinstance(engine, Engine):
+        return engine, "given"
+    choice = choose_judge_model(engine, model, base_url)
+    return judge_engine(choice), choice.source
 
 
 def judge_batch(samples: Sequence[JudgeInput], *, judges: Sequence[str] | None = None,
@@ -99,8 +128,9 @@ def judge_batch(samples: Sequence[JudgeInput], *, judges: Sequence[str] | None =
     Args:
         samples: the texts and what they are judged against.
         judges: judge names; None picks `default_judges` of the first sample.
-        engine, model, base_url: the judge engine (an `Engine`, or a name plus options; default from
-            WRITER_ENGINE / config), built only when a model judge runs.
+        engine, model, base_url: the judge engine (an `Engine`, or a name plus options), built only when a
+            model judge runs; with no model, the judge model of `judges.engine.choose_judge_model`
+            (WRITER_JUDGE_MODEL, config `judge_model`, else the strongest installed local model).
         store: where calls and verdicts are stored (default: the user's store).
         run_ids: the run each sample belongs to (stored with its verdicts).
         program: a judge program compiled by `writer optimize judge`; it runs in place of the built-in judge
@@ -113,6 +143,8 @@ def judge_batch(samples: Sequence[JudgeInput], *, judges: Sequence[str] | None =
     names = list(dict.fromkeys(judges)) if judges else default_judges(samples[0])
     if not names:
         raise UsageError("no judges to run")
+    if PAIRWISE in names:
+        raise UsageError("the pairwise judge compares two texts: use judge_pair (writer judge A --against B)")
     compiled = None
     if program is not None:
         from judges.dspy_judges import judge_from_program, with_program
@@ -125,12 +157,13 @@ def judge_batch(samples: Sequence[JudgeInput], *, judges: Sequence[str] | None =
             j.check(s)
     run_ids = list(run_ids) if run_ids is not None else [None] * len(samples)
     store = store or Store()
-    call = None
+    call, source = None, None
     if any(j.needs_engine for j in instances):
-        eng = _engine(engine, model, base_url)
+        eng, source = _engine(engine, model, base_url)
         call = CallRecorder(eng, store, run_ids[0] if len(set(run_ids)) == 1 else None)
     out = [Judgment(run_id=rid, judges=names, judge_engine=call.engine.name if call else None,
-                    judge_model=call.engine.model_id if call else None) for rid in run_ids]
+                    judge_model=call.engine.model_id if call else None, judge_model_source=source)
+           for rid in run_ids]
     for j in instances:
         try:
             results = j.score(samples, call)
@@ -181,3 +214,72 @@ def judge(text: str, *, instruction: str | None = None, words: int | None = None
                         category=category)
     return judge_batch([sample], judges=judges, engine=engine, model=model, base_url=base_url, store=store,
                        run_ids=[run_id], program=program)[0]
+
+
+def judge_pairs(pairs: Sequence[PairInput], *, engine: Engine | str | None = None, model: str | None = None,
+                base_url: str | None = None, store: Store | None = None,
+                run_ids: Sequence[tuple[str | None, str | None]] | None = None,
+                labels: Sequence[tuple[str, str]] | None = None) -> list[PairJudgment]:
+    """Judge several pairs with the pairwise judge: both orders of every pair in one engine batch.
+
+    Args:
+        pairs: two texts for one instruction each.
+        engine, model, base_url: the judge engine, as for `judge_batch`.
+        store: where the calls and verdicts are stored (default: the user's store); each verdict is one
+            `pairwise` row in the judgments table, under the first text's run, with both runs, the winner
+            and both orders' reasons in its details.
+        run_ids: per pair, the runs of its two texts (None for a text that is no run).
+        labels: per pair, names for the two texts (file names), kept in the verdict.
+    Returns:
+        one `PairJudgment` per pair.
+    """
+    if not pairs:
+        return []
+    for p in pairs:
+        if not p.instruction.strip():
+            raise UsageError("the pairwise judge needs instruction")
+        if not p.first.strip() or not p.second.strip():
+            raise UsageError("a text to compare is empty")
+    run_ids = list(run_ids) if run_ids is not None else [(None, None)] * len(pairs)
+    labels = list(labels) if labels is not None else [("first", "second")] * len(pairs)
+    store = store or Store()
+    eng, source = _engine(engine, model, base_url)
+    runs = {r for ids in run_ids for r in ids}
+    verdicts = compare(pairs, CallRecorder(eng, store, next(iter(runs)) if len(runs) == 1 else None))
+    out = []
+    for p, v, ids, names in zip(pairs, verdicts, run_ids, labels):
+        failed = [o.error for o in v.orders if o.error]
+        j = PairJudgment(**v.model_dump(), instruction=p.instruction, run_ids=tuple(ids), labels=tuple(names),
+                         judge_engine=eng.name, judge_model=eng.model_id, judge_model_source=source,
+                         error=failed[0] if len(failed) == len(v.orders) else None)
+        details = {"first_run_id": ids[0], "second_run_id": ids[1], "labels": list(names), "winner": j.winner,
+                   "consistent": j.consistent, "orders": [o.model_dump() for o in j.orders],
+                   "truncated_input": j.truncated_input, "judge_engine": j.judge_engine, "judge_model": j.judge_model}
+        store.save_judgment(ids[0], PAIRWISE, None if j.error else pair_score(j.winner), details, error=j.error)
+        out.append(j)
+    return out
+
+
+def judge_pair(a: str, b: str, *, instruction: str, engine: Engine | str | None = None, model: str | None = None,
+               base_url: str | None = None, store: Store | None = None,
+               run_ids: tuple[str | None, str | None] = (None, None),
+               labels: tuple[str, str] = ("first", "second")) -> PairJudgment:
+    """Which of `a` and `b`, written for `instruction`, is the better document?
+
+    Judged in both orders (A/B, then B/A); the verdict ("first" for `a`, "second" for `b`) counts only when
+    both orders name the same text, else it is a "tie". Both orders' verdicts and reasons are kept.
+
+        j = judge_pair(open("a.md").read(), open("b.md").read(), instruction="Write a 2000-word essay on tides.")
+        j.winner, [o.reason for o in j.orders]
+
+    Args:
+        a, b: the two texts.
+        instruction: what both were written for.
+        engine, model, base_url, store: as for `judge_pairs`.
+        run_ids, labels: the texts' runs and names, stored with the verdict.
+    Returns:
+        a `PairJudgment`.
+    """
+    return judge_pairs([PairInput(instruction=instruction, first=a, second=b)], engine=engine, model=model,
+                       base_url=base_url, store=store, run_ids=[run_ids], labels=[labels])[0]
+

@@ -217,11 +217,15 @@ class ChecklistJudge(Judge):
 # calibration
 
 class Annotation(BaseModel):
-    """One human-scored response: its checklist item scores (0-1) and the human's overall score (0-100)."""
+    """One human-scored response: its checklist item scores (0-1) and the human's overall score (0-100).
+
+    `group`: responses to one instruction (a document and its degraded twins); the ranking share compares
+    responses within a group only, when groups are given."""
 
     category: str
     item_scores: list[float]
     human_score: float
+    group: str | None = None
 
 
 class Calibration(BaseModel):
@@ -233,6 +237,10 @@ class Calibration(BaseModel):
     raw_weights: list[float] = Field(description="the least-squares fit, each >= MIN_WEIGHT")
     r2: float
     pearson: float | None
+    r2_before: float = Field(0.0, description="R² of the equal-weight checklist score")
+    ranked_before: float | None = Field(None, description="share of (better, worse)-labelled pairs the equal "
+                                                          "weights rank the same way")
+    ranked_after: float | None = Field(None, description="the same with the fitted weights")
 
 
 def _nnls(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -273,6 +281,24 @@ def fit_weights(scores: np.ndarray, human: np.ndarray, floor: float = MIN_WEIGHT
     return _nnls(scores, shifted) + floor
 
 
+def r_squared(pred: np.ndarray, y: np.ndarray) -> float:
+    """1 - SS_res / SS_tot of `pred` as a prediction of `y` (0 when `y` is constant)."""
+    ss_tot = float(((y - y.mean()) ** 2).sum())
+    return 1 - float(((y - pred) ** 2).sum()) / ss_tot if ss_tot > 0 else 0.0
+
+
+def ranked(pred: np.ndarray, y: np.ndarray, groups: Sequence[str | None] | None = None) -> float | None:
+    """Share of pairs with different labels (within a group, where groups are given) that `pred` orders as `y`
+    does; a predicted tie counts as wrong. None when no pair differs."""
+    right = total = 0
+    for i in range(len(y)):
+        for j in range(len(y)):
+            if y[i] > y[j] and (groups is None or groups[i] == groups[j]):
+                total += 1
+                right += bool(pred[i] > pred[j])
+    return round(right / total, 4) if total else None
+
+
 def calibrate(annotations: Iterable[Annotation | dict], save: bool = True) -> list[Calibration]:
     """Fit checklist weights per category from human overall scores; save them unless `save` is False.
 
@@ -280,7 +306,8 @@ def calibrate(annotations: Iterable[Annotation | dict], save: bool = True) -> li
         annotations: `Annotation`s (or dicts with category, item_scores, human_score).
         save: write the weights to `<data dir>/judges/checklist_weights.json` (merged with earlier ones).
     Returns:
-        one `Calibration` per category, with R² of the fit and Pearson r of weighted scores vs human scores.
+        one `Calibration` per category: R² of the fit (and of equal weights), Pearson r of weighted scores vs
+        human scores, and the share of differently-labelled pairs ranked right before and after.
     """
     rows: dict[str, list[Annotation]] = {}
     for i, a in enumerate(annotations, start=1):
@@ -309,13 +336,15 @@ def calibrate(annotations: Iterable[Annotation | dict], save: bool = True) -> li
             raise UsageError(f"category {category!r}: item scores must be between 0 and 1")
         raw = fit_weights(x, y)
         pred = x @ raw
-        ss_tot = float(((y - y.mean()) ** 2).sum())
-        r2 = 1 - float(((y - pred) ** 2).sum()) / ss_tot if ss_tot > 0 else 0.0
+        equal = x @ np.full(n, 100 / n)
         pearson = float(np.corrcoef(pred, y)[0, 1]) if pred.std() > 0 and y.std() > 0 else None
         weights = raw * 100 / raw.sum()
+        groups = [a.group for a in anns]
         out.append(Calibration(category=category, n=len(anns), weights=[round(float(w), 6) for w in weights],
-                               raw_weights=[round(float(w), 6) for w in raw], r2=round(r2, 6),
-                               pearson=None if pearson is None else round(pearson, 6)))
+                               raw_weights=[round(float(w), 6) for w in raw], r2=round(r_squared(pred, y), 6),
+                               pearson=None if pearson is None else round(pearson, 6),
+                               r2_before=round(r_squared(equal, y), 6), ranked_before=ranked(equal, y, groups),
+                               ranked_after=ranked(pred, y, groups)))
     if save:
         path = weights_path()
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,12 +17,13 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from judges.base import JudgeReplyError, ask_json, fit_text
+from judges.base import Judge, JudgeInput, JudgeReplyError, ask_json, fit_text
 from prompts import render
 from writer.calls import CallRecorder
 from writer.engines.base import ChatRequest, Message
+from writer.errors import UsageError
 
-__all__ = ["PairInput", "PairVerdict", "OrderVerdict", "compare", "pairwise_schema"]
+__all__ = ["PairInput", "PairVerdict", "OrderVerdict", "PairwiseJudge", "compare", "pairwise_schema", "pair_score"]
 
 TEMPLATE = "judges/pairwise.j2"
 MAX_TOKENS = 200
@@ -94,3 +95,22 @@ def compare(pairs: Sequence[PairInput], call: CallRecorder, temperature: float =
         out.append(PairVerdict(winner=orders[0].preferred if agree else "tie", consistent=agree, orders=orders,
                                truncated_input=built[2 * k][1] or built[2 * k + 1][1]))
     return out
+
+
+def pair_score(winner: Side) -> float:
+    """The verdict from the first text's side on 0-100, as the judgments table stores it: 100 won, 0 lost, 50 tie."""
+    return {"first": 100.0, "second": 0.0, "tie": 50.0}[winner]
+
+
+class PairwiseJudge(Judge):
+    """Registered so `pairwise` is a judge name (`--judges ...,pairwise` in dataset jobs); it compares two
+    texts, so it runs through `judges.judge_pair`/`judge_pairs` (or `compare`), never on one text."""
+
+    name = "pairwise"
+    needs_engine = True
+
+    def check(self, sample: JudgeInput) -> None:
+        raise UsageError("the pairwise judge compares two texts: use judge_pair (writer judge A --against B)")
+
+    def score(self, samples, call):
+        raise UsageError("the pairwise judge compares two texts: use judge_pair (writer judge A --against B)")

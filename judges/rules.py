@@ -11,8 +11,13 @@ its own; `words` is `writer.text.lengths.count_words` (LongBench-Write's count).
 - compression_ratio: UTF-8 bytes / zlib-compressed bytes; higher means more repetitive
   (ordinary prose is about 2-3 at these sizes, a looping text far more).
 - plan coverage: the share of planned section titles found in the text in plan order.
+- defects: what the compose checks cut from a section (`writer.text.defects`): headings inside a
+  section, conclusions before the last one, chatter about the text, echoes of our prompts,
+  off-task paragraphs, sentences repeated from earlier sections, restarts of the topic; counted
+  per `## ` section of the document.
 
-The single `score` is 100 * (1 - repeated_4gram_share), times plan coverage when titles are given.
+The single `score` is 100 * (1 - repeated_4gram_share), times plan coverage when titles are given,
+times (1 - 0.05 per defect).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from collections.abc import Sequence
 
 from judges.base import Judge, JudgeInput, JudgeResult
 from writer.calls import CallRecorder
+from writer.text.defects import count_document
 from writer.text.lengths import count_words
 from writer.text.words import tokens
 
@@ -124,20 +130,30 @@ class RulesResult(JudgeResult):
     compression_ratio: float
     plan_coverage: float | None = None
     missing_sections: list[str] = []
+    defects: dict[str, int] = {}  # what the compose checks find, by kind (writer.text.defects): headings, ...
+    defect_count: int = 0
 
 
-def rule_metrics(text: str, plan_titles: list[str] | None = None) -> RulesResult:
-    """Every rule metric of `text` (plan coverage only when `plan_titles` is given)."""
+DEFECT_PENALTY = 0.05  # share of the score each defect takes off: 20 defects zero it
+
+
+def rule_metrics(text: str, plan_titles: list[str] | None = None, instruction: str = "") -> RulesResult:
+    """Every rule metric of `text` (plan coverage only when `plan_titles` is given), and the defects the compose
+    checks look for (inner headings, early conclusions, chatter, prompt echoes, off-task and repeated text), per
+    section of the document, so that exports can filter on them. Each defect lowers the score."""
     toks = tokens(text)
     share = repeated_ngram_share(toks, 4)
     coverage, missing = plan_coverage(text, plan_titles) if plan_titles else (None, [])
-    score = 100 * (1 - share) * (coverage if coverage is not None else 1.0)
+    defects = count_document(text, plan_titles or (), instruction)
+    total = sum(defects.values())
+    score = 100 * (1 - share) * (coverage if coverage is not None else 1.0) * max(0.0, 1 - DEFECT_PENALTY * total)
     return RulesResult(
         score=round(score, 4), words=count_words(text), distinct_1=round(distinct_n(toks, 1), 4),
         distinct_2=round(distinct_n(toks, 2), 4), distinct_4=round(distinct_n(toks, 4), 4),
         repeated_4gram_share=round(share, 4), longest_repeated_span=longest_repeated_span(toks),
         duplicated_paragraphs=duplicated_paragraphs(text), compression_ratio=round(compression_ratio(text), 4),
         plan_coverage=None if coverage is None else round(coverage, 4), missing_sections=missing,
+        defects=dict(sorted(defects.items())), defect_count=total,
     )
 
 
@@ -147,4 +163,4 @@ class RulesJudge(Judge):
     name = "rules"
 
     def score(self, samples: Sequence[JudgeInput], call: CallRecorder | None = None) -> list[RulesResult]:
-        return [rule_metrics(s.text, s.plan_titles) for s in samples]
+        return [rule_metrics(s.text, s.plan_titles, s.instruction or "") for s in samples]

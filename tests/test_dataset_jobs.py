@@ -72,7 +72,7 @@ def test_job_composes_every_item_concurrently_and_scores_it(tmp_path, store):
                              samples=2, concurrency=3)
     assert job == "in" and len(parsed.items) == 6
     threads = set()
-    status = run_job(store, job, engine, on_event=lambda kind, data: threads.add(threading.current_thread().name))
+    status = run_job(store, job, engine, on_event=lambda event: threads.add(threading.current_thread().name))
     assert status.counts["done"] == 6 and status.status == "done"
     items = store.job_items(job)
     assert len({it.run_id for it in items}) == 6

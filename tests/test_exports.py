@@ -1,5 +1,6 @@
-"""Dataset exports (datasets_out): SFT/DPO/lengthen records, filters, dedupe, files and card. No engine:
-jobs, runs, plans, sections and role records are written straight into the store."""
+"""Dataset exports (datasets_out): SFT/DPO/lengthen records, filters, dedupe, files and card, the DPO pair
+chosen by the clearest judged preference, and an empty result's one-line error. No engine: jobs, runs, plans,
+sections, role records and pairwise verdicts are written straight into the store."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import pytest
 from datasets_out.card import length_counts, score_counts
 from datasets_out.export import export_job
 from datasets_out.filters import duplicate_reasons, filter_reason
-from datasets_out.records import Document, RolePair, best_and_worst, extend_prompt, lengthen_record
+from datasets_out.records import Document, RolePair, best_and_worst, choose_pair, extend_prompt, lengthen_record
 from writer.artifacts import Plan, PlannedSection, WrittenSection
-from writer.errors import UnknownJobError, UsageError
+from writer.errors import EmptyExportError, UnknownJobError, UsageError
 from writer.text.lengths import count_words
 
 VOCAB = [f"{a}{b}" for a in ("river", "stone", "light", "cloud", "field", "ember", "glass", "north", "quiet", "amber")
@@ -99,7 +100,7 @@ SFT_COLUMNS = ["messages", "instruction", "required_words", "words", "length_rat
                "length_score", "scores_json", "extra_json", "job", "line", "sample", "run_id", "model"]
 DPO_COLUMNS = ["prompt", "chosen", "rejected", "chosen_score", "rejected_score", "margin", "required_words",
                "chosen_words", "rejected_words", "category", "extra_json", "job", "line", "chosen_sample",
-               "rejected_sample", "chosen_run_id", "rejected_run_id", "model"]
+               "rejected_sample", "chosen_run_id", "rejected_run_id", "model", "decided_by", "preference_json"]
 LENGTHEN_COLUMNS = ["role", "messages", "input_words", "output_words", "instruction", "category", "score", "job",
                     "line", "sample", "run_id", "section", "model"]
 
@@ -170,6 +171,9 @@ def test_dpo_pairs_best_against_worst(store, job, to, tmp_path):
     assert (row["chosen_score"], row["rejected_score"], row["margin"]) == (90.0, 60.0, 30.0)
     assert (row["chosen_words"], row["rejected_words"], row["required_words"]) == (1000, 600, 1000)
     assert (row["line"], row["chosen_sample"], row["rejected_sample"]) == (1, 0, 1)
+    assert row["decided_by"] == ["length", "rules"]  # no model judge ran: said in the record
+    assert json.loads(row["preference_json"]) == {"decided_by": ["length", "rules"]}
+    assert "length and rules scores alone" in report.note
 
 
 def test_dpo_margin_and_filters_on_chosen(store, job, tmp_path):
@@ -183,8 +187,9 @@ def test_dpo_margin_and_filters_on_chosen(store, job, tmp_path):
     assert [r["line"] for r in jsonl(report.path)] == [1]
     assert report.dropped == {"no_text": 0, "no_pair": 1, "length_ratio": 1, "min_score": 0, "exact_duplicate": 0,
                               "near_duplicate": 0}
-    report = export_job(store, "job1", "dpo", "jsonl", tmp_path / "out", min_score=95)
-    assert report.records == 0 and report.dropped["min_score"] == 1
+    with pytest.raises(EmptyExportError, match="0 of 1 pairs passed the filters: 1 under min_score 95"):
+        export_job(store, "job1", "dpo", "jsonl", tmp_path / "none", min_score=95)
+    assert not (tmp_path / "none").exists()
 
 
 def _doc(sample: int, score: float | None) -> Document:
@@ -320,19 +325,107 @@ def test_bucket_edges():
 
 
 @pytest.mark.parametrize("to", ["jsonl", "parquet"])
-def test_empty_result_still_writes_file_and_card(store, job, to, tmp_path):
-    report = export_job(store, "job1", "sft", to, tmp_path / "out", min_score=100)
-    assert report.records == 0 and report.dropped["min_score"] == 6
-    assert report.path.exists()
-    if to == "jsonl":
-        assert report.path.read_text() == ""
-    else:  # datasets can't read a parquet file without rows; pyarrow shows it has the full schema
-        import pyarrow.parquet as pq
+def test_empty_result_writes_nothing_and_names_the_filter(store, job, to, tmp_path):
+    with pytest.raises(EmptyExportError) as caught:
+        export_job(store, "job1", "sft", to, tmp_path / "out", min_score=100)
+    assert str(caught.value) == "0 of 6 documents passed the filters: 6 under min_score 100"
+    assert caught.value.cli_message == "0 of 6 documents passed the filters: 6 under --min-score 100"
+    assert caught.value.exit_code == 1
+    assert not (tmp_path / "out").exists()  # no data file, no card, no folder
 
-        table = pq.read_table(report.path)
-        assert table.num_rows == 0 and table.column_names == SFT_COLUMNS
-    assert "| records | 0 |" in report.card_path.read_text(encoding="utf-8")
-    assert not list((tmp_path / "out").glob(".*partial"))
+
+def _close_pair_job(store) -> None:
+    """The issue's case: 2 instructions x 2 samples scored by length and rules only, each pair 2 points apart."""
+    docs = [dict(line=line, sample=k, instruction=f"Write about topic {line}.", required_words=120, words=120,
+                 scores=_scores(80 - 2 * k), text=prose(10 * line + k)) for line in (1, 2) for k in (0, 1)]
+    make_job(store, "close", docs)
+
+
+def test_cli_empty_dpo_export_exits_1_with_one_line_and_no_file(store, tmp_path):
+    from typer.testing import CliRunner
+
+    from writer.cli import app
+
+    _close_pair_job(store)
+    res = CliRunner().invoke(app, ["dataset", "export", "close", "--format", "dpo", "--out", str(tmp_path / "out")])
+    assert res.exit_code == 1, res.output
+    assert res.stderr.splitlines() == ["error: 0 of 2 instructions had a pair with a margin of at least 5: lower "
+                                       "--min-margin or judge with --judges quality,pairwise"]
+    assert not (tmp_path / "out").exists()
+    res = CliRunner().invoke(app, ["dataset", "export", "close", "--format", "dpo", "--out", str(tmp_path / "out"),
+                                   "--min-margin", "1"])
+    assert res.exit_code == 0 and (tmp_path / "out" / "dpo.jsonl").exists()
+    assert "note: 2 of 2 pairs were chosen by length and rules scores alone" in res.stderr
+
+
+# DPO pairs chosen by the judges
+def _judged(sample: int, score: float, quality: float | None = None, checklist: float | None = None) -> Document:
+    scores = {"length": 90.0, "rules": score, "score": score}
+    scores.update({k: v for k, v in (("quality", quality), ("checklist", checklist)) if v is not None})
+    return Document(job="j", model="m", line=1, sample=sample, run_id=f"r{sample}", instruction="i",
+                    required_words=100, category=None, words=100, text=f"text {sample}", scores=scores)
+
+
+def _verdict(first: str, second: str, winner: str) -> dict:
+    return {"first_run_id": first, "second_run_id": second, "winner": winner, "consistent": winner != "tie",
+            "judge_model": "judge-m", "orders": [{"shown_first": "first", "preferred": winner, "reason": "A reads on."},
+                                                 {"shown_first": "second", "preferred": winner, "reason": "B loops."}]}
+
+
+def test_pair_choice_prefers_the_pairwise_verdict_over_scores():
+    docs = [_judged(0, 90, quality=80), _judged(1, 60, quality=40)]
+    # the judges' scores prefer sample 0; the pairwise judge, in both orders, prefers sample 1: it decides
+    verdicts = {frozenset(("r0", "r1")): _verdict("r0", "r1", "second")}
+    choice, why = choose_pair(docs, verdicts, min_margin=5)
+    assert why is None and (choice.chosen.sample, choice.rejected.sample) == (1, 0)
+    assert choice.decided_by == ("pairwise",) and choice.verdict["orders"][1]["reason"] == "B loops."
+    # a tie (the orders disagreed) is no verdict: the quality margin decides
+    choice, _ = choose_pair(docs, {frozenset(("r0", "r1")): _verdict("r0", "r1", "tie")}, min_margin=5)
+    assert (choice.chosen.sample, choice.decided_by) == (0, ("quality",))
+
+
+def test_pair_choice_picks_the_clearest_of_several_verdicts():
+    docs = [_judged(k, 70) for k in range(3)]
+    # sample 2 beats both others and sample 0 loses to both: (2, 0) is the clearest preference
+    verdicts = {frozenset(("r0", "r1")): _verdict("r0", "r1", "second"),
+                frozenset(("r1", "r2")): _verdict("r1", "r2", "second"),
+                frozenset(("r0", "r2")): _verdict("r0", "r2", "second")}
+    choice, _ = choose_pair(docs, verdicts, min_margin=5)
+    assert (choice.chosen.sample, choice.rejected.sample) == (2, 0)
+    # verdicts on runs of other instructions are ignored; no margin applies to a pairwise verdict
+    choice, _ = choose_pair(docs[:2], verdicts, min_margin=50)
+    assert (choice.chosen.sample, choice.rejected.sample) == (1, 0)
+
+
+def test_pair_choice_by_model_margin_then_rules():
+    docs = [_judged(0, 60, quality=70, checklist=80), _judged(1, 90, quality=50, checklist=60),
+            _judged(2, 75, quality=72, checklist=78)]
+    choice, _ = choose_pair(docs, {}, min_margin=5)  # the model judges' mean, not the length/rules mean
+    assert (choice.chosen.sample, choice.rejected.sample, choice.decided_by) == (0, 1, ("quality", "checklist"))
+    assert choose_pair(docs, {}, min_margin=21) == (None, "small_margin")
+    plain = [_judged(0, 60), _judged(1, 90)]
+    choice, _ = choose_pair(plain, {}, min_margin=5)
+    assert (choice.chosen.sample, choice.decided_by) == (1, ("length", "rules"))
+    assert choose_pair([_judged(0, 60)], {}, min_margin=0) == (None, "too_few")
+
+
+def test_dpo_export_uses_stored_pairwise_verdicts(store, tmp_path):
+    docs = [dict(line=1, sample=k, instruction="Write about tides.", required_words=120, words=120,
+                 scores={"length": 90.0, "rules": 90.0 - 30 * k, "quality": 80.0 - 40 * k, "score": 90.0 - 30 * k},
+                 text=prose(40 + k)) for k in (0, 1)]
+    make_job(store, "pw", docs)
+    runs = [it.run_id for it in store.job_items("pw")]
+    store.save_judgment(runs[0], "pairwise", 0.0, _verdict(runs[0], runs[1], "second"))
+    report = export_job(store, "pw", "dpo", "jsonl", tmp_path / "out")
+    (row,) = jsonl(report.path)
+    assert (row["chosen_run_id"], row["rejected_run_id"], row["decided_by"]) == (runs[1], runs[0], ["pairwise"])
+    assert row["margin"] == -30.0  # the pairwise verdict overrules the scores, and the record shows both
+    pref = json.loads(row["preference_json"])
+    assert pref["pairwise"]["winner_run_id"] == runs[1] and pref["pairwise"]["orders"][0]["reason"] == "A reads on."
+    assert pref["model_scores"] == {"chosen": {"quality": 40.0}, "rejected": {"quality": 80.0}}
+    assert report.decided_by == {"pairwise": 1} and report.note is None
+    card = report.card_path.read_text()
+    assert "## Preferences" in card and "| pairwise: the pairwise judge" in card
 
 
 # errors

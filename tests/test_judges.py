@@ -77,6 +77,20 @@ def test_length_judge_counts_words_as_longbench_write():
 
 # rules
 
+def test_rules_count_the_defects_the_compose_checks_cut():
+    """A document whose sections restart as standalone articles (inner headings, a conclusion mid-document,
+    a remark about the text) shows them in `defects` and scores lower than the same prose without them."""
+    paras = [p for p in prose("libraries").split("\n\n") if len(p.split()) > 20]
+    clean = f"## The first libraries\n\n{paras[0]}\n\n{paras[1]}\n\n## Libraries for everyone\n\n{paras[2]}\n\n{paras[3]}\n"
+    marred = (f"## The first libraries\n\n### Introduction\n\n{paras[0]}\n\n{paras[1]}\n\nIn conclusion, libraries have "
+              f"always mattered to the towns that built them.\n\n## Libraries for everyone\n\n{paras[2]}\n\n{paras[3]}\n\n"
+              "I hope this article meets your needs. Let me know if you would like any changes.\n")
+    good, bad = rule_metrics(clean), rule_metrics(marred)
+    assert good.defects == {} and good.defect_count == 0
+    assert {"heading", "conclusion", "chatter"} <= set(bad.defects) and bad.defect_count >= 3
+    assert bad.score < good.score
+
+
 @pytest.mark.parametrize("name", ["libraries", "tides", "bread"])
 def test_rules_tell_coherent_prose_from_looping_repetition(name):
     good, bad = rule_metrics(prose(name)), rule_metrics(looping(prose(name)))

@@ -1,4 +1,5 @@
-"""`writer judge` end to end on the real embedded engine: every judge scores in range, replies validate.
+"""`writer judge` end to end on real engines: every judge scores in range, replies validate (smollm2); the pairwise
+judge on the default model, from the CLI and in a dataset job whose DPO export pairs the judged winner.
 
 The document is a short stored run (written here, not composed) so the test stays within a
 few minutes on a 2-core CPU at ~10 tokens/s.
@@ -7,6 +8,7 @@ few minutes on a 2-core CPU at ~10 tokens/s.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -89,3 +91,89 @@ def test_writer_judge_on_a_stored_run(embedded_engine, tmp_path):
     stored = {r.judge: r for r in store.judgments(run_id)}
     assert set(stored) == set(results) and all(r.error is None for r in stored.values())
     assert stored["quality"].score == results["quality"]["score"]
+
+
+# pairwise, on the default model (qwen2.5-coder-0.5b): smollm2 prefers whichever text comes first, so every
+# verdict would be a tie. CI installs the 0.5B; the strongest judge (1.5B) is bench/judges.py's.
+JUDGE = "qwen2.5-coder-0.5b"
+PROSE = Path(__file__).parent / "fixtures" / "prose"
+TIDES = "Write a 375-word article explaining ocean tides."
+
+
+def _twins() -> dict[str, str]:
+    """The tides article and two degraded twins (bench/judges.py's degradations)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_judges", Path(__file__).parent.parent / "bench" / "judges.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    docs = {n: (PROSE / f"{n}.md").read_text() for n in bench.DOCS}
+    return {"good": docs["tides"], "loop": bench.degrade("tides", docs["tides"], "loop", docs),
+            "chatter": bench.degrade("tides", docs["tides"], "chatter", docs)}
+
+
+def test_writer_judge_against_returns_a_verdict_or_a_tie_with_reasons(default_engine, tmp_path):
+    texts = _twins()
+    (tmp_path / "good.md").write_text(texts["good"])
+    (tmp_path / "loop.md").write_text(texts["loop"])
+    app = typer.Typer()
+    app.add_typer(judge_app, name="judge")
+
+    @app.command()
+    def other() -> None:
+        """Keeps `judge` a sub-command."""
+
+    res = runner.invoke(app, ["judge", str(tmp_path / "good.md"), "--against", str(tmp_path / "loop.md"),
+                              "--instruction", TIDES, "--judge-model", JUDGE, "--json"])
+    assert res.exit_code == 0, (res.output, res.exception)
+    assert res.stderr.strip() == f"judge model: {JUDGE} (given)"
+    verdict = json.loads(res.stdout)
+    assert verdict["winner"] in ("first", "second", "tie") and verdict["judge_model"] == JUDGE
+    assert [o["shown_first"] for o in verdict["orders"]] == ["first", "second"]
+    assert all(o["reason"].strip() and o["preferred"] in ("first", "second", "tie") for o in verdict["orders"])
+    assert verdict["consistent"] == (verdict["winner"] != "tie")
+    (row,) = Store().judgments(None)
+    assert row.judge == "pairwise" and row.details["orders"][0]["reason"] == verdict["orders"][0]["reason"]
+
+
+def test_job_with_pairwise_exports_the_judged_winner_and_loads(default_engine, tmp_path):
+    """A job judged with length,rules,pairwise: its documents are written into the store (the good article and
+    two degraded twins as three samples of one instruction), so the job's run only judges: every pair, both
+    orders, on the writer's engine (the judge model is the writer's model). Its DPO export pairs the judged
+    winner against the judged loser."""
+    import datasets
+
+    from datasets_out.export import export_job
+    from writer.dataset.jobs import run_job
+
+    store = Store()
+    texts = _twins()
+    items = [{"line": 1, "sample": k, "instruction": TIDES, "required_words": 375, "category": "blog", "extra": {}}
+             for k in range(len(texts))]
+    store.create_job("pw", "instructions.jsonl", "vllm", JUDGE, {"judges": ["length", "rules", "pairwise"],
+                     "judge_model": JUDGE, "samples": 3, "concurrency": 2}, items, [])
+    for item, text in zip(store.job_items("pw"), texts.values()):
+        run_id = store.create_run(TIDES, 375, "instruction", "vllm", JUDGE)
+        store.save_plan(run_id, Plan(instruction=TIDES, target_words=375,
+                                     sections=[PlannedSection(title="Tides", main_point="tides", words=375)]))
+        store.save_section(run_id, WrittenSection(index=0, title="Tides", text=text, words=count_words(text)))
+        store.update_run(run_id, status="done", words=count_words(text))
+        store.update_item(item.id, status="done", run_id=run_id, words=count_words(text),
+                          scores={"length": 90.0, "rules": 90.0, "score": 90.0})
+    run_job(store, "pw", default_engine)
+    runs = [it.run_id for it in store.job_items("pw")]
+    verdicts = [r for rid in runs for r in store.judgments(rid) if r.judge == "pairwise"]
+    assert len(verdicts) == 3 and all(v.details["judge_model"] == JUDGE for v in verdicts)
+    decided = [v.details for v in verdicts if v.details["winner"] != "tie"]
+    assert decided, [v.details["orders"] for v in verdicts]
+
+    report = export_job(store, "pw", "dpo", "jsonl", tmp_path / "dpo")
+    data = datasets.load_dataset("json", data_files=str(report.path), split="train",
+                                 cache_dir=str(tmp_path / "hf"))
+    assert data.num_rows == 1 and data[0]["decided_by"] == ["pairwise"]
+    row = data[0]
+    winners = {(d["first_run_id"] if d["winner"] == "first" else d["second_run_id"],
+                d["second_run_id"] if d["winner"] == "first" else d["first_run_id"]) for d in decided}
+    assert (row["chosen_run_id"], row["rejected_run_id"]) in winners  # the chosen text is the judged winner
+    assert json.loads(row["preference_json"])["pairwise"]["orders"][0]["reason"]
+    assert "| pairwise: the pairwise judge" in report.card_path.read_text()

@@ -21,14 +21,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from datasets_out.export import export_job
-from judges import judge_names
+from judges import judge_names, model_judges
+from judges.engine import choose_judge_model
 from writer.cli.options import BaseUrlOpt, EngineOpt, ModelOpt, fail
 from writer.config import engine_settings
+from writer.dataset.events import ItemDone, ItemFailed, JobEvent, JobStarted, PairsJudging, WorkersReady
 from writer.dataset.instructions import read_topics, synthesize, write_instructions
-from writer.dataset.jobs import create_job, job_status, run_job
-from writer.engines import check_engine_name, close_engines, resolve_engine
+from writer.dataset.jobs import create_job, finished_status, job_status, judge_job_pairs, run_job
+from writer.engines import check_engine_name, check_settings, close_engines, resolve_engine
 from writer.engines.models import DEFAULT_MODEL
-from writer.errors import UsageError, WriterError
+from writer.errors import EmptyExportError, UsageError, WriterError
 from writer.store import Store
 
 dataset_app = typer.Typer(help="Dataset jobs: write many documents, export SFT/DPO/lengthen data.",
@@ -36,7 +38,7 @@ dataset_app = typer.Typer(help="Dataset jobs: write many documents, export SFT/D
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-ConcurrencyOpt = typer.Option(None, "--concurrency", "-k", help="Documents composed at once (default 8).")
+ConcurrencyOpt = typer.Option(None, "--concurrency", "-k", help="Documents composed at once (default: the job's own, set by `generate`).")
 RayOpt = typer.Option(None, "--ray", help="Run on Ray: `--ray` alone starts a local Ray instance; "
                                           "`--ray auto` or `--ray ray://HOST:10001` joins a cluster.")
 WorkersOpt = typer.Option(None, "--workers", help="Ray workers, one engine each (default: one per GPU, or 2).")
@@ -64,19 +66,20 @@ class JobProgress:
         self.started = time.perf_counter()
         self.words = self.tokens = self.failed = 0
 
-    def __call__(self, kind: str, data: dict) -> None:
-        if kind == "start":
-            done = data["total"] - data["items"]
-            self.progress.update(self.task, description=f"job {data['job']}", total=data["total"], completed=done)
+    def __call__(self, event: JobEvent) -> None:
+        if isinstance(event, JobStarted):
+            self.progress.update(self.task, description=f"job {event.job}", total=event.total,
+                                 completed=event.total - event.items)
             if not self.live:
-                err.print(f"job {data['job']}: {data['items']} of {data['total']} documents to write")
-        elif kind == "workers":
-            err.print(f"{len(data['workers'])} Ray workers: " + ", ".join(
-                f"{w['host']}:{w['pid']}" for w in data["workers"]))
-        elif kind in ("item_done", "item_failed"):
-            if kind == "item_done":
-                self.words += data.get("words") or 0
-                self.tokens += data.get("tokens") or 0
+                err.print(f"job {event.job}: {event.items} of {event.total} documents to write")
+        elif isinstance(event, PairsJudging):
+            err.print(f"pairwise judge: {event.pairs} pair(s) of samples, both orders, one batch")
+        elif isinstance(event, WorkersReady):
+            err.print(f"{len(event.workers)} Ray workers: " + ", ".join(f"{w['host']}:{w['pid']}" for w in event.workers))
+        elif isinstance(event, (ItemDone, ItemFailed)):
+            if isinstance(event, ItemDone):
+                self.words += event.words or 0
+                self.tokens += event.tokens or 0
                 self.progress.advance(self.task)
             else:
                 self.failed += 1
@@ -84,9 +87,9 @@ class JobProgress:
             failed = f" · {self.failed} failed" if self.failed else ""
             self.progress.update(self.task, info=f"{self.words} words · {rate:.1f} tok/s{failed}")
             if not self.live:
-                what = (f"{data.get('words')} words, score {data.get('score')}" if kind == "item_done"
-                        else f"failed: {data.get('error')}")
-                err.print(f"item {data['item']}: {what} · {rate:.1f} tok/s")
+                what = (f"{event.words} words, score {event.score}" if isinstance(event, ItemDone)
+                        else f"failed: {event.error}")
+                err.print(f"item {event.item}: {what} · {rate:.1f} tok/s")
 
 
 def _run(store, job_id: str, *, concurrency: int | None, ray: str | None, workers: int | None,
@@ -100,7 +103,9 @@ def _run(store, job_id: str, *, concurrency: int | None, ray: str | None, worker
 
                 status = run_job_ray(store, job_id, address=ray, workers=workers, concurrency=concurrency,
                                      engine_options=engine_options, on_event=progress)
-            else:
+                if "pairwise" in ((store.get_job(job_id).options or {}).get("judges") or []):
+                    judge_job_pairs(store, job_id, on_event=progress)
+            elif (status := finished_status(store, job_id)) is None:  # nothing left: no engine to start
                 engine = resolve_engine(engine_options.get("engine"), engine_options.get("model"),
                                             engine_options.get("base_url"))
                 status = run_job(store, job_id, engine, concurrency=concurrency, on_event=progress)
@@ -133,7 +138,10 @@ def generate(
     job: Optional[str] = typer.Option(None, "--job", help="The job's name (default: the file's name)."),
     judges: str = typer.Option("length,rules", "--judges",
                                help="Judges that score each document (comma-separated; quality and checklist "
-                                    "use the engine)."),
+                                    "use the judge model; pairwise compares the samples of each instruction)."),
+    judge_model: Optional[str] = typer.Option(None, "--judge-model",
+                                              help="Model of the model judges (default: WRITER_JUDGE_MODEL, config "
+                                                   "judge_model, else the strongest installed)."),
     model: Optional[str] = ModelOpt,
     engine: Optional[str] = EngineOpt,
     base_url: Optional[str] = BaseUrlOpt,
@@ -149,12 +157,19 @@ def generate(
             raise UsageError(f"unknown judge {unknown[0]!r}; choose from: {', '.join(judge_names())}" if unknown
                              else "--judges is empty")
         settings = engine_settings(engine=engine, model=model, base_url=base_url)
+        check_settings(settings)  # an unknown or missing model is one line before the job exists
         options = {"engine": settings.engine, "model": settings.model, "base_url": settings.base_url}
+        if model_judges(names):
+            choice = choose_judge_model(settings.engine, judge_model,
+                                        settings.base_url if settings.engine == "openai" else None)
+            same = choice.settings.engine == settings.engine and choice.model == (settings.model or
+                                                                                   _default_model(settings.engine))
+            err.print(f"judge model: {choice.label}" + (" · the writer's engine judges" if same else ""))
         store = _store()
         job_id, parsed = create_job(store, instructions, out=out_dir, engine_name=settings.engine,
                                     model=settings.model or _default_model(settings.engine), samples=samples,
                                     concurrency=concurrency, words_field=words_field, name=job, judges=names,
-                                    engine_options=options)
+                                    engine_options=options, judge_model=judge_model)
     except WriterError as exc:
         fail(exc)
     for s in parsed.skipped:
@@ -268,7 +283,9 @@ def export(
     min_score: Optional[float] = typer.Option(None, "--min-score", help="Keep documents scoring at least S (0-100)."),
     length_ratio: Optional[str] = typer.Option(None, "--length-ratio",
                                                help="Keep documents with words/required in LO,HI, e.g. 0.8,1.2."),
-    min_margin: float = typer.Option(5.0, "--min-margin", help="DPO: least score gap between chosen and rejected."),
+    min_margin: float = typer.Option(5.0, "--min-margin",
+                                     help="DPO: least score gap between chosen and rejected where no pairwise "
+                                          "verdict decides."),
     no_dedupe: bool = typer.Option(False, "--no-dedupe", help="Keep exact and near-duplicate texts."),
 ) -> None:
     """Export a job's documents as SFT, DPO or Generator/Extender (lengthen) data, with a dataset card."""
@@ -276,12 +293,17 @@ def export(
         ratio = _ratio(length_ratio) if length_ratio else None
         report = export_job(_store(), job, fmt, to, out_dir, min_score=min_score, length_ratio=ratio,
                             dedupe=not no_dedupe, min_margin=min_margin)
+    except EmptyExportError as exc:  # nothing written: say which filter removed everything, with its flag
+        err.print(f"error: {exc.cli_message}", markup=False)
+        raise typer.Exit(exc.exit_code) from None
     except WriterError as exc:
         fail(exc)
     dropped = ", ".join(f"{k} {v}" for k, v in report.dropped.items() if v) or "none"
     err.print(f"{report.records} records · {report.path} · card {report.card_path} · dropped: {dropped}")
-    if not report.records:
-        err.print("warning: no records passed the filters")
+    if report.decided_by:
+        err.print("pairs decided by: " + ", ".join(f"{k} {v}" for k, v in sorted(report.decided_by.items())))
+    if report.note:
+        err.print(f"note: {report.note}")
 
 
 def _ratio(text: str) -> tuple[float, float]:

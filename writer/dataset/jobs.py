@@ -8,6 +8,12 @@ engine, so the vLLM engine's continuous batching sees K documents' section reque
 No lost and no duplicated documents after a crash: an item records its run id as soon as the
 run exists, and a resumed job continues that run (finished sections are kept) instead of
 starting another; items already done are never touched again.
+
+The model judges (quality, checklist) run on the judge model (`judges.engine`: the job's `judge_model`,
+else WRITER_JUDGE_MODEL / config, else the strongest installed model), started once for the whole job, or
+the writer's own engine when it is the same model. `pairwise` compares the samples of each instruction
+once all of them are written (`writer.dataset.judging.judge_job_pairs`), every pair in both orders, in one
+engine batch.
 """
 
 from __future__ import annotations
@@ -17,12 +23,21 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from judges import judge
+from judges import judge, model_judges
+from writer.dataset.events import (
+    ItemDone,
+    ItemFailed,
+    ItemSectionDone,
+    JobStarted,
+    JudgeModelChosen,
+    OnJobEvent,
+    ignore,
+)
+from writer.dataset.judging import DEFAULT_JUDGES, PAIRWISE, document_judges, job_judge_engine, judge_job_pairs
 from writer.engines import is_concurrent
 from writer.engines.base import Engine
 from writer.engines.batching import shareable
@@ -30,14 +45,13 @@ from writer.errors import UsageError
 from writer.events import RunCreated, SectionDone
 from writer.pipeline.run import continue_run, create_run
 from writer.store import JobItemRow, JobRow, Store
-from writer.text.lengths import MAX_WORDS, TargetLength, resolve_target
+from writer.text.lengths import MAX_WORDS, TargetLength, count_words, resolve_target
 
 INSTRUCTION_FIELDS = ("instruction", "prompt")  # "prompt": LongBench-Write's and LongWriter's name
 CATEGORY_FIELDS = ("category", "type")
-DEFAULT_JUDGES = ("length", "rules")  # no model needed; add quality/checklist with --judges
+
 MAX_SAMPLES = 16
 
-JobEvent = Callable[[str, dict], None]
 
 
 @dataclass
@@ -101,6 +115,8 @@ def _parse_line(line: str, words_field: str) -> dict:
     instruction = next((record[k] for k in INSTRUCTION_FIELDS if k in record), None)
     if not isinstance(instruction, str) or not instruction.strip():
         raise ValueError(f"no instruction: expected a non-empty string in {' or '.join(INSTRUCTION_FIELDS)!r}")
+    if count_words(instruction) == 0:
+        raise ValueError("the instruction has no words to plan from (only symbols or emoji)")
     words = record.get(words_field)
     if words is not None:
         if isinstance(words, str) and words.strip().isdigit():
@@ -128,15 +144,17 @@ def output_folder(out: str | Path) -> Path:
 
 def create_job(store: Store, instructions: str | Path, *, out: str | Path, engine_name: str, model: str,
                samples: int = 1, concurrency: int = 8, words_field: str = "length", name: str | None = None,
-               judges: list[str] | None = None, engine_options: dict | None = None) -> tuple[str, ParsedInstructions]:
-    """Store a new job for `instructions` (every item pending); returns its name and what was parsed."""
+               judges: list[str] | None = None, engine_options: dict | None = None,
+               judge_model: str | None = None) -> tuple[str, ParsedInstructions]:
+    """Store a new job for `instructions` (every item pending); returns its name and what was parsed.
+    `judge_model`: the model judges' model (None: the default judge model when the job runs)."""
     if concurrency < 1:
         raise UsageError(f"concurrency must be at least 1, got {concurrency}", option="concurrency")
     parsed = read_instructions(instructions, samples=samples, words_field=words_field)
     folder = output_folder(out)
     name = name or Path(instructions).stem
     options = {"out": str(folder), "samples": samples, "concurrency": concurrency, "words_field": words_field,
-               "judges": list(judges or DEFAULT_JUDGES), "engine": engine_options or {}}
+               "judges": list(judges or DEFAULT_JUDGES), "engine": engine_options or {}, "judge_model": judge_model}
     store.create_job(name, str(Path(instructions).expanduser().resolve()), engine_name, model, options,
                      parsed.items, parsed.skipped)
     return name, parsed
@@ -167,18 +185,30 @@ def todo(store: Store, job_id: str) -> list[JobItemRow]:
     order they are started: items with a run already begun first (their work is half done), then the
     longest documents first. Longest-first keeps the engine full to the end: the job's last minutes,
     when fewer than K documents are left, are spent on short documents instead of a few long ones
-    (on the 2-core CPU without AVX-512 that tail cost the dataset benchmark most; README, Benchmarks)."""
+    (on the 2-core CPU without AVX-512 that tail cost the dataset benchmark most; bench/README.md)."""
     items = store.job_items(job_id, ("running", "pending", "failed"))
     return sorted(items, key=lambda it: (it.run_id is None, -it.required_words))  # resolved when the job was made
 
 
+def finished_status(store: Store, job_id: str) -> "JobStatus | None":
+    """The status of a job with nothing left to write (marked done), without an engine; None while work is left
+    (a pairwise job may have pairs left to judge: it goes through `run_job`)."""
+    job = store.get_job(job_id)
+    if todo(store, job_id) or PAIRWISE in ((job.options or {}).get("judges") or []):
+        return None
+    if job.status != "done":
+        store.update_job(job_id, status="done", pid=None)
+    return job_status(store, job_id)
+
+
 def process_item(store: Store, job: JobRow, item: JobItemRow, engine: Engine,
-                 on_event: JobEvent | None = None) -> str:
+                 on_event: OnJobEvent | None = None, judge_with: Engine | None = None) -> str:
     """Write (or finish) one item's document, score it, mark it done or failed; returns the status.
 
-    Used by the local thread pool and by the Ray workers alike.
+    Used by the local thread pool and by the Ray workers alike. `judge_with`: the judge engine (default:
+    `job_judge_engine`, resolved here).
     """
-    notify = on_event or (lambda kind, data: None)
+    notify = on_event or ignore
     opts = job.options or {}
     started = time.perf_counter()
     try:
@@ -188,7 +218,7 @@ def process_item(store: Store, job: JobRow, item: JobItemRow, engine: Engine,
                 if isinstance(event, RunCreated):  # from now on a resume continues this run, never starts another
                     store.update_item(item.id, run_id=event.run_id, status="running", error=None)
                 elif isinstance(event, SectionDone):
-                    notify("section_done", {"item": item.id, "words": event.section.words})
+                    notify(ItemSectionDone(item.id, event.section.words))
 
             output = Path(opts["out"]) / f"{item.line:05d}-{item.sample + 1}.md" if opts.get("out") else None
             if run_id is None:
@@ -202,38 +232,45 @@ def process_item(store: Store, job: JobRow, item: JobItemRow, engine: Engine,
             result = store.load_result(run_id)
         # a one-section document carries no heading (`assemble`), so there is no title to look for
         titles = [s.title for s in result.plan.sections] if result.plan and len(result.sections) > 1 else None
+        names = document_judges(job)
+        if judge_with is None and model_judges(names):
+            judge_with = job_judge_engine(job, engine)
         verdict = judge(result.text, instruction=item.instruction, words=item.required_words, plan_titles=titles,
-                        judges=opts.get("judges") or list(DEFAULT_JUDGES), engine=engine, store=store,
-                        run_id=result.run_id)
+                        judges=names, engine=judge_with or engine, store=store, run_id=result.run_id)
         scores = {name: round(s, 2) for name, s in verdict.scores.items() if s is not None}
         if scores:
             scores["score"] = round(sum(scores.values()) / len(scores), 2)
         store.update_item(item.id, status="done", run_id=result.run_id, words=result.stats.words,
                           output_tokens=result.stats.output_tokens, seconds=result.stats.seconds, scores=scores,
                           error=None)
-        notify("item_done", {"item": item.id, "words": result.stats.words, "tokens": result.stats.output_tokens,
-                             "score": scores.get("score")})
+        notify(ItemDone(item.id, result.stats.words, result.stats.output_tokens, scores.get("score")))
         return "done"
     except Exception as exc:  # one bad document never stops the job; resume retries it
         store.update_item(item.id, status="failed", error=f"{type(exc).__name__}: {exc}"[:2000],
                           seconds=time.perf_counter() - started)
-        notify("item_failed", {"item": item.id, "error": f"{type(exc).__name__}: {exc}"})
+        notify(ItemFailed(item.id, f"{type(exc).__name__}: {exc}"))
         return "failed"
 
 
 def run_job(store: Store, job_id: str, engine: Engine, *, concurrency: int | None = None,
-            on_event: JobEvent | None = None) -> "JobStatus":
+            on_event: OnJobEvent | None = None) -> "JobStatus":
     """Compose every item still to write, `concurrency` documents at once on the shared `engine`."""
     job = claim(store, job_id)
     k = concurrency or (job.options or {}).get("concurrency", 8)
     items = todo(store, job_id)
-    notify = on_event or (lambda kind, data: None)
-    notify("start", {"job": job_id, "items": len(items), "total": len(store.job_items(job_id))})
+    notify = on_event or ignore
+    notify(JobStarted(job_id, len(items), len(store.job_items(job_id))))
     engine = shareable(engine)  # K documents' calls must share the engine's batches
+    names = (job.options or {}).get("judges") or DEFAULT_JUDGES
+    judge_with = None
+    if model_judges(names):  # resolved (and started) once, before the threads that share it
+        judge_with = shareable(job_judge_engine(job, engine))
+        notify(JudgeModelChosen(judge_with.model_id, judge_with is engine))
     clock = JobClock(store, job)
     pool = ThreadPoolExecutor(max_workers=max(1, k), thread_name_prefix="job")
     try:
-        futures = [pool.submit(_timed, clock, process_item, store, job, item, engine, notify) for item in items]
+        futures = [pool.submit(_timed, clock, process_item, store, job, item, engine, notify, judge_with)
+                   for item in items]
         for f in futures:
             f.result()
     except BaseException:  # Ctrl-C / SIGTERM: running items stay "running" and are continued on resume
@@ -242,6 +279,8 @@ def run_job(store: Store, job_id: str, engine: Engine, *, concurrency: int | Non
         store.update_job(job_id, status="stopped", pid=None)
         raise
     pool.shutdown()
+    if PAIRWISE in names:
+        judge_job_pairs(store, job_id, judge_with, on_event=notify)
     clock.tick()
     left = todo(store, job_id)
     store.update_job(job_id, status="done" if not left else "stopped", pid=None)

@@ -14,7 +14,8 @@ import os
 import socket
 
 from writer.config import engine_settings
-from writer.dataset.jobs import JobClock, JobEvent, JobStatus, claim, job_status, process_item, todo
+from writer.dataset.events import ItemDone, ItemFailed, JobStarted, OnJobEvent, WorkersReady, ignore
+from writer.dataset.jobs import JobClock, JobStatus, claim, job_status, process_item, todo
 from writer.engines import get_engine
 from writer.engines.batching import shareable
 from writer.errors import UsageError
@@ -58,14 +59,14 @@ def start_ray(address: str | None, workers: int):
 
 def run_job_ray(store: Store, job_id: str, *, address: str | None = "local", workers: int | None = None,
                 concurrency: int | None = None, engine_options: dict | None = None,
-                on_event: JobEvent | None = None) -> JobStatus:
+                on_event: OnJobEvent | None = None) -> JobStatus:
     """Compose the job's remaining items on Ray workers; returns the job's status afterwards."""
     remote_cluster = address not in (None, "", "local")
     if remote_cluster and store.url.startswith("sqlite"):
         raise UsageError("a Ray cluster across machines needs a shared store: set WRITER_DB_URL to a Postgres URL")
     job = claim(store, job_id)
     k = concurrency or (job.options or {}).get("concurrency", 8)
-    notify = on_event or (lambda kind, data: None)
+    notify = on_event or ignore
     ray = start_ray(address, workers or 2)
     clock = JobClock(store, job)
     actors = []
@@ -76,9 +77,9 @@ def run_job_ray(store: Store, job_id: str, *, address: str | None = "local", wor
         Worker = ray.remote(max_concurrency=k, **resources)(DocumentWorker)
         actors = [Worker.remote(store.url, engine_options or (job.options or {}).get("engine", {})) for _ in range(n)]
         info = ray.get([a.ready.remote() for a in actors])
-        notify("workers", {"workers": info})
+        notify(WorkersReady(info))
         items = todo(store, job_id)
-        notify("start", {"job": job_id, "items": len(items), "total": len(store.job_items(job_id))})
+        notify(JobStarted(job_id, len(items), len(store.job_items(job_id))))
         queue = [it.id for it in items]
         load = {i: 0 for i in range(n)}
         running: dict = {}  # object ref -> (item id, worker)
@@ -99,8 +100,8 @@ def run_job_ray(store: Store, job_id: str, *, address: str | None = "local", wor
                     status = "failed"
                 clock.tick()
                 item = store.job_item(item_id)
-                notify(f"item_{status}", {"item": item_id, "words": item.words, "tokens": item.output_tokens,
-                                          "error": item.error, "score": (item.scores or {}).get("score")})
+                notify(ItemDone(item_id, item.words, item.output_tokens, (item.scores or {}).get("score"))
+                       if status == "done" else ItemFailed(item_id, item.error))
     except BaseException:
         clock.tick()
         store.update_job(job_id, status="stopped", pid=None)
