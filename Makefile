@@ -2,12 +2,15 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: bootstrap test unit bench
+.PHONY: bootstrap lint test unit bench
 bootstrap:
 	bash scripts/bootstrap.sh
 
-# Every test, the real-engine ones included (vLLM CPU + the registered models bootstrap installs).
-test: bootstrap
+lint: bootstrap
+	$(VENV)/bin/ruff check .
+
+# Lint, then every test, the real-engine ones included (vLLM CPU + the registered models bootstrap installs).
+test: bootstrap lint
 	$(PY) -m pytest -v -rA --durations=15
 
 # Fast tests only (scripted engine).

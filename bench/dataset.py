@@ -47,11 +47,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
     sys.path[0] = str(ROOT)  # keep `import judges` on the package, not on bench/judges.py
 PROMPTS = ROOT.parent / "shared" / "benchmarks" / "longbench_write_en.jsonl"
+FALLBACK = ROOT / "tests" / "fixtures" / "longbench_write_en.jsonl"  # the same 60 prompts, copied into the repo
 RAW_REQUEST_TOKENS = 400
 
 
 def pick_instructions(limit: int, max_length: int) -> list[dict]:
-    rows = [json.loads(line) for line in PROMPTS.read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in (PROMPTS if PROMPTS.exists() else FALLBACK).read_text().splitlines()
+            if line.strip()]
     rows = [r for r in rows if r["length"] <= max_length]
     return [{"instruction": r["prompt"], "length": r["length"], "category": r.get("type")} for r in rows[:limit]]
 

@@ -21,12 +21,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
-from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,12 +96,6 @@ def measure(engine, words: int, store) -> dict:
             "stages": {k: {**v, "seconds": round(v["seconds"], 1)} for k, v in sorted(stages.items())}}
 
 
-def cpu_name() -> str:
-    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
-    return f"{os.cpu_count()} cores, {model}, " + ("AVX-512 + bf16" if "avx512_bf16" in info else "AVX2 only")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="registered model, folder or hub id (default: the default)")
@@ -122,10 +114,10 @@ def main() -> None:
     store = Store()
     rows = [measure(engine, int(w), store) for w in args.words.split(",")]
     close_engines()
-    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
-    meta = {"date": str(date.today()), "commit": commit, "cpu": cpu_name(), "model": model}
-    print(f"\n{meta['date']} · {commit} · {meta['cpu']} · {model}\n")
+    from bench.machine import stamp
+
+    meta = {**stamp(), "model": model}
+    print(f"\n{meta['date']} · {meta['commit']} · {meta['cpu']} · {model}\n")
     print("| target | words | sections | wall s | plan s | ideal s | latency / ideal | output tokens | kept tokens "
           "| tokens per kept word | concurrency | raw tok/s |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")

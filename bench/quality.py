@@ -29,14 +29,12 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
 import traceback
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -221,12 +219,6 @@ def print_table(rows: dict, items: list[dict], summary: dict, verdicts: list[dic
             print(f"| {other} | {s['pairs']} | {s['decided']} | {s['writer_wins']} | {s['win_rate']} |")
 
 
-def cpu_name() -> str:
-    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = next((line.split(":", 1)[1].strip() for line in flags.splitlines() if line.startswith("model name")), "?")
-    return f"{os.cpu_count()} cores, {model}, " + ("AVX-512 + bf16" if "avx512_bf16" in flags else "AVX2 only")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="writer's model (default: the default registered model)")
@@ -245,9 +237,9 @@ def main() -> None:
     ids = [int(x) for x in args.ids.split(",")] if args.ids else IDS
     items = load_prompts(ids)
     model = args.model or DEFAULT_MODEL
-    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
-    meta = {"date": str(date.today()), "commit": commit, "cpu": cpu_name(), "model": model,
+    from bench.machine import stamp
+
+    meta = {**stamp(), "model": model,
             "judge_model": None if args.no_judge else args.judge_model}
     started = time.perf_counter()
     engine = get_engine(engine_settings(engine="vllm", model=model))

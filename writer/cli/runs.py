@@ -25,7 +25,7 @@ def runs_default(ctx: typer.Context) -> None:
 
 @runs_app.command("list")
 def runs_list(
-    limit: int = typer.Option(50, "--limit", "-n", help="How many runs to show."),
+    limit: int = typer.Option(50, "--limit", "-n", min=1, help="How many runs to show."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
 ) -> None:
     """List runs (newest first)."""
@@ -57,6 +57,7 @@ def runs_show(
         run = api.get_run(run_id)
         row = api.get_run_row(run_id)
         mem = api.get_memory(run_id) if memory else None
+        versions = api.get_versions(run_id)
     except WriterError as exc:
         fail(exc)
     if mem is not None:
@@ -71,14 +72,18 @@ def runs_show(
             "prompt_tokens": run.stats.prompt_tokens, "cached_prompt_tokens": run.stats.cached_tokens,
             "output_tokens": run.stats.output_tokens,
             "seconds": round(run.stats.seconds, 2), "output_path": run.output_path, "error": row.error,
+            "process": f"{row.pid} on {row.host}" if row.pid else None,
+            "heartbeat_at": row.heartbeat_at.isoformat() if row.heartbeat_at else None,
             "plan": run.plan.model_dump() if run.plan else None,
             "sections": [{"index": w.index + 1, "title": w.title, "words": w.words, "defects": w.defects,
-                          "defects_left": w.defects_left} for w in run.sections]}
+                          "defects_left": w.defects_left} for w in run.sections],
+            "versions": [{k: v for k, v in version.items() if k != "text"} for version in versions]}
     if as_json:
         out.print(json.dumps(info, indent=2), markup=False)
         return
     for key in ("run_id", "status", "engine", "model", "target_words", "words", "sections_written", "calls",
-                "prompt_tokens", "cached_prompt_tokens", "output_tokens", "seconds", "output_path", "error"):
+                "prompt_tokens", "cached_prompt_tokens", "output_tokens", "seconds", "output_path", "error",
+                "process", "heartbeat_at"):
         out.print(f"{key}: {info[key]}", markup=False)
     out.print(f"instruction: {run.instruction}", markup=False)
     if run.plan:
@@ -91,6 +96,12 @@ def runs_show(
         out.print(table)
         for note in run.plan.repairs:
             out.print(f"repair: {note}", markup=False)
+    if versions:
+        table = Table("section", "version", "words", "instruction", "checks", "created", title="section versions")
+        for v in versions:
+            table.add_row(str(v["section"]), str(v["version"]), str(v["words"]), v["instruction"] or "",
+                          (v["note"] or "")[:50], v["created_at"][:16].replace("T", " "))
+        out.print(table)
 
 
 def _print_memory(mem: dict, as_json: bool) -> None:
