@@ -30,10 +30,10 @@ which is thread-local (see `run_module`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
-import contextlib
 from contextlib import contextmanager
 
 from writer.config import cache_dir
