@@ -23,12 +23,12 @@ import threading
 from multiprocessing import shared_memory
 from pathlib import Path
 
-__all__ = ["Segments"]
+__all__ = ["Segments", "descendants", "alive"]
 
 SHM = Path("/dev/shm")
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
     """Pids of every process below `pid`, from /proc (children files list direct children per thread)."""
     found, todo = [], [pid]
     while todo:
@@ -41,6 +41,14 @@ def _descendants(pid: int) -> list[int]:
             found += kids
             todo += kids
     return found
+
+
+def alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie, killed but not yet reaped, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
 
 
 def _mapped(pid: int) -> set[str]:
@@ -64,7 +72,7 @@ class Segments:
 
     def scan(self) -> None:
         if self.enabled:
-            for pid in _descendants(os.getpid()):
+            for pid in descendants(os.getpid()):
                 self.names |= _mapped(pid)
 
     def watch(self) -> "Segments":

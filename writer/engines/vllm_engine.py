@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 import threading
 import time
 from concurrent.futures import Future
 
 from writer.engines.base import ChatRequest, Completion, Engine
 from writer.engines.models import registered_name, resolve
-from writer.engines.shm import Segments
+from writer.engines.shm import Segments, alive, descendants
 from writer.engines.token_reuse import TokenReuse
 from writer.errors import EngineConfigError, EngineError
 from writer.text.repetition import LOOP_CHECK_TOKENS, loop_start
@@ -60,6 +61,14 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
 
+WATCH_SECONDS = 1.0  # how often the engine's processes are checked for death
+
+
+def _resolve(future: Future, result) -> None:
+    if not future.done():  # the watchdog may have failed it already
+        future.set_result(result)
+
+
 class _Stepper:
     """The thread that owns vLLM's engine loop: adds submitted requests, steps, resolves finished ones.
 
@@ -68,8 +77,10 @@ class _Stepper:
     the loop's start with finish_reason "loop", instead of spending tokens up to its limit.
     """
 
-    def __init__(self, llm_engine):
+    def __init__(self, llm_engine, processes: set[int] = frozenset()):
         self.engine = llm_engine
+        self.processes = set(processes)  # the engine's own processes (EngineCore, workers), watched for death
+        self.dead: EngineError | None = None
         self.ids = itertools.count()
         self.cond = threading.Condition()
         self.submitted: list[tuple[str, dict, object, bool, Future]] = []
@@ -78,11 +89,35 @@ class _Stepper:
         self.closed = False
         self.thread = threading.Thread(target=self._loop, name="vllm-stepper", daemon=True)
         self.thread.start()
+        if self.processes:
+            threading.Thread(target=self._watch, name="vllm-watchdog", daemon=True).start()
+
+    def _watch(self) -> None:
+        """Fail every caller when an engine process dies (kill -9, the OOM killer): vLLM's sync client then waits
+        for its output forever, so `step()` would never return. The stepper thread stays blocked; it is a daemon."""
+        while not self.closed:
+            gone = sorted(pid for pid in self.processes if not alive(pid))
+            if gone:
+                self._die(EngineError(f"the vLLM engine process {gone[0]} died (killed, or out of memory)"))
+                return
+            time.sleep(WATCH_SECONDS)
+
+    def _die(self, error: EngineError) -> None:
+        with self.cond:
+            self.dead = error
+            futures = list(self.running.values()) + [item[-1] for item in self.submitted]
+            self.running.clear()
+            self.submitted.clear()
+        for future in futures:
+            if not future.done():
+                future.set_exception(error)
 
     def submit(self, prompt: dict, params, watch_loops: bool = False) -> Future:
         """A future of (RequestOutput, cut) where cut is the character offset of a loop, or None."""
         future: Future = Future()
         with self.cond:
+            if self.dead is not None:
+                raise self.dead
             if self.closed:
                 raise RuntimeError("the vLLM engine is closed")
             self.submitted.append((f"w{next(self.ids)}", prompt, params, watch_loops, future))
@@ -124,14 +159,14 @@ class _Stepper:
                     continue
                 if out.finished:
                     self.watched.pop(rid, None)
-                    self.running.pop(rid).set_result((out, None))
+                    _resolve(self.running.pop(rid), (out, None))
                 elif rid in self.watched and len(out.outputs[0].token_ids) - self.watched[rid] >= LOOP_CHECK_TOKENS:
                     self.watched[rid] = len(out.outputs[0].token_ids)
                     cut = loop_start(out.outputs[0].text)
                     if cut is not None:
                         self.engine.abort_request([rid])
                         self.watched.pop(rid)
-                        self.running.pop(rid).set_result((out, cut))
+                        _resolve(self.running.pop(rid), (out, cut))
         error = RuntimeError("the vLLM engine was closed")
         for future in list(self.running.values()) + [item[-1] for item in self.submitted]:
             future.set_exception(error)
@@ -140,7 +175,7 @@ class _Stepper:
         with self.cond:
             self.closed = True
             self.cond.notify()
-        self.thread.join(timeout=30)
+        self.thread.join(timeout=0 if self.dead is not None else 30)  # a dead engine's stepper never returns
 
 
 class VLLMEngine(Engine):
@@ -189,6 +224,7 @@ class VLLMEngine(Engine):
         if current_platform.is_cpu() and (short := _memory_note()):  # vLLM would find out after loading the model
             raise EngineError(f"the vLLM engine cannot start: {short}")
         self.segments = Segments().watch()  # vLLM's shared memory, freed at close (`shm.py`)
+        before = set(descendants(os.getpid()))
         try:
             self.llm = vllm.LLM(model=model, max_model_len=max_model_len, enforce_eager=enforce_eager,
                                 seed=seed, **llm_kwargs)
@@ -204,7 +240,8 @@ class VLLMEngine(Engine):
         self.tokenizer = self.llm.get_tokenizer()
         self.reuse = TokenReuse(self.tokenizer)  # follow-ups get the ids the model generated, for its prefix cache
         self.context_window = int(self.llm.llm_engine.model_config.max_model_len)
-        self.stepper = _Stepper(self.llm.llm_engine)
+        self.processes = set(descendants(os.getpid())) - before  # started by this engine, not by another one
+        self.stepper = _Stepper(self.llm.llm_engine, self.processes)
 
     def render(self, req: ChatRequest) -> list[int]:
         """Token ids of the request's conversation under the model's chat template."""
@@ -276,11 +313,20 @@ class VLLMEngine(Engine):
         llm = getattr(self, "llm", None)
         if llm is None:
             return
-        if getattr(self, "stepper", None) is not None:
-            self.stepper.close()
+        stepper = getattr(self, "stepper", None)
+        if stepper is not None:
+            stepper.close()
         self.segments.scan()
-        shutdown = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
-        if shutdown is not None and hasattr(shutdown, "shutdown"):
-            shutdown.shutdown()
+        if stepper is not None and stepper.dead is not None:  # vLLM's shutdown would wait on the dead process
+            for pid in self.processes:
+                if alive(pid):
+                    try:
+                        os.kill(pid, signal.SIGKILL)  # the workers of a dead engine: never orphaned
+                    except OSError:
+                        pass
+        else:
+            shutdown = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
+            if shutdown is not None and hasattr(shutdown, "shutdown"):
+                shutdown.shutdown()
         self.llm = None
         self.segments.free()  # what vLLM's processes left in /dev/shm (else the resource tracker warns at exit)
