@@ -52,6 +52,13 @@ def test_a_label_of_another_section_cuts_the_rest(label):
     assert cleaned.found == Counter(heading=1)
 
 
+def test_a_closing_overall_paragraph_is_a_conclusion_only_at_a_section_end():
+    closing = "Overall, Carnegie's libraries are a complex and fascinating part of history that shaped many towns."
+    assert remove_defects(f"{P1}\n\n{P2}\n\n{closing}", middle(1)).found == Counter(conclusion=1)
+    assert kinds(f"{P1}\n\n{closing}\n\n{P2}", middle(1)) == Counter()  # mid-section: a summing-up sentence
+    assert kinds(f"{P1}\n\n{P2}\n\n{closing}", middle(3)) == Counter()  # the last section may close
+
+
 def test_a_conclusion_before_the_last_section_is_cut_but_the_last_may_conclude():
     closing = "In conclusion, Carnegie's libraries changed how towns thought about reading and about themselves."
     text = f"{P1}\n\n{P2}\n\n{closing}"
@@ -66,6 +73,14 @@ def test_a_conclusion_before_the_last_section_is_cut_but_the_last_may_conclude()
     "This is a very well-written article. However, I do have one suggestion for improvement.",
     "The past part concludes with this paragraph:",
     "(Word count: 350)",
+    "I hope this article has helped you understand the history of public libraries, and I hope you find it "
+    "informative and entertaining. If you have any questions or need further information, feel free to ask.",
+    "To learn more about public libraries, you can visit the websites of the American Library Association or read "
+    "books on the subject.",
+    "The piece is now about twice as long as it was before. The introduction has been divided into two parts. The "
+    "article then provides an overview of the causes, including the role of towns and their councils.",
+    'In section 2, "Subscription Libraries", the piece continues the discussion about libraries. It provides an '
+    "overview of the subscription era. The article then covers the first public libraries.",
 ])
 def test_remarks_about_the_text_are_cut(remark):
     for text in (f"{remark}\n\n{P1}\n\n{P2}", f"{P1}\n\n{P2}\n\n{remark}", f"{P1}\n\n{remark}\n\n{P2}"):
@@ -159,6 +174,13 @@ def test_real_prose_has_no_defects(name):
 def test_prose_that_resembles_a_defect_stays(prose):
     text = f"{P1}\n\n{prose}\n\n{P2}"
     assert kinds(text, middle(1), earlier="Some earlier text about reading rooms.") == Counter(), prose
+
+
+def test_stray_characters_of_another_script_are_dropped_from_english_text():
+    glitch = "Tides shape the movement,隆 and the erosion of coasts."
+    assert remove_defects(f"{P1}\n\n{glitch}", middle(1)).text == f"{P1}\n\nTides shape the movement, and the erosion of coasts."
+    chinese = Place(index=0, count=1, instruction="写一篇关于潮汐的文章。")
+    assert remove_defects(glitch, chinese).text == glitch
 
 
 def test_a_poem_keeps_its_short_lines():

@@ -108,8 +108,8 @@ def _twins() -> dict[str, str]:
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     docs = {n: (PROSE / f"{n}.md").read_text() for n in bench.DOCS}
-    return {"good": docs["tides"], "loop": bench.degrade("tides", docs["tides"], "loop", docs),
-            "chatter": bench.degrade("tides", docs["tides"], "chatter", docs)}
+    return {"good": docs["tides"], **{kind: bench.degrade("tides", docs["tides"], kind, docs)
+                                      for kind in ("loop", "chatter", "truncated", "offtopic", "conclusions")}}
 
 
 def test_writer_judge_against_returns_a_verdict_or_a_tie_with_reasons(default_engine, tmp_path):
@@ -138,9 +138,11 @@ def test_writer_judge_against_returns_a_verdict_or_a_tie_with_reasons(default_en
 
 def test_job_with_pairwise_exports_the_judged_winner_and_loads(default_engine, tmp_path):
     """A job judged with length,rules,pairwise: its documents are written into the store (the good article and
-    two degraded twins as three samples of one instruction), so the job's run only judges: every pair, both
+    five degraded twins as six samples of one instruction), so the job's run only judges: every pair, both
     orders, on the writer's engine (the judge model is the writer's model). Its DPO export pairs the judged
-    winner against the judged loser."""
+    winner against the judged loser. Whether the verdict is right is bench/judges.py's question (a model this
+    small decides few pairs, and not always for the good text); here it is that the export follows it. Fifteen
+    pairs, so that some order-consistent verdict exists to follow."""
     import datasets
 
     from datasets_out.export import export_job
@@ -151,7 +153,7 @@ def test_job_with_pairwise_exports_the_judged_winner_and_loads(default_engine, t
     items = [{"line": 1, "sample": k, "instruction": TIDES, "required_words": 375, "category": "blog", "extra": {}}
              for k in range(len(texts))]
     store.create_job("pw", "instructions.jsonl", "vllm", JUDGE, {"judges": ["length", "rules", "pairwise"],
-                     "judge_model": JUDGE, "samples": 3, "concurrency": 2}, items, [])
+                     "judge_model": JUDGE, "samples": 6, "concurrency": 2}, items, [])
     for item, text in zip(store.job_items("pw"), texts.values()):
         run_id = store.create_run(TIDES, 375, "instruction", "vllm", JUDGE)
         store.save_plan(run_id, Plan(instruction=TIDES, target_words=375,
@@ -163,7 +165,7 @@ def test_job_with_pairwise_exports_the_judged_winner_and_loads(default_engine, t
     run_job(store, "pw", default_engine)
     runs = [it.run_id for it in store.job_items("pw")]
     verdicts = [r for rid in runs for r in store.judgments(rid) if r.judge == "pairwise"]
-    assert len(verdicts) == 3 and all(v.details["judge_model"] == JUDGE for v in verdicts)
+    assert len(verdicts) == 15 and all(v.details["judge_model"] == JUDGE for v in verdicts)
     decided = [v.details for v in verdicts if v.details["winner"] != "tie"]
     assert decided, [v.details["orders"] for v in verdicts]
 

@@ -61,7 +61,11 @@ _CHATTER_LEAD = re.compile(
 _CHATTER_TRAIL = re.compile(
     r"^\W*(?:i hope (?:this|that|it|you)|let me know|feel free to|is there anything else|i(?:'d| would) be happy|"
     r"if you (?:need|want|would like|have) (?:any|more|further|other)|your contribution should|i will make it|"
-    r"please note that this|note: this (?:text|section|article)|thank you for)", re.IGNORECASE)
+    r"please note that this|note: this (?:text|section|article)|thank you for|"
+    r"(?:to learn more|for more information|for further reading)(?: about [^,.]{1,60})?, (?:you|readers) (?:can|could|may|should))",
+    re.IGNORECASE)
+# A closing paragraph's openers that only a conclusion uses; they end a section early when it is not the last.
+_CLOSING_LAST = re.compile(r"^\W*(?:overall|ultimately|in the end|finally, (?:it is|we|the)),? ", re.IGNORECASE)
 _META = re.compile(
     r"\b(?:this|the above|your|my) (?:article|essay|section|piece|text|story|post|passage|response|paragraph|"
     r"chapter|draft|answer|rewrite)\b.{0,40}\b(?:is (?:a |an |very |quite |really )?(?:well|great|good|excellent|"
@@ -71,7 +75,13 @@ _META = re.compile(
     r"|\bword count\s*[:=]|\(\s*\d+\s+words\s*\)|\bthe (?:past|previous|last|next) part (?:concludes|ends|continues)\b"
     r"|\bin this (?:section|article|essay|part|chapter|post|piece),? (?:we|i) (?:will|shall|'ll)\b"
     r"|^\W*this (?:section|article|essay|part|chapter|piece) (?:will )?(?:explores?|discuss(?:es)?|examines?|covers?|"
-    r"delves?|looks? at)\b", re.IGNORECASE)
+    r"delves?|looks? at)\b"
+    # a description of the piece instead of the piece: "The article then provides an overview of ...", "The piece
+    # is now about twice as long", "In section 2, "Background", the piece continues ..." (answers to our prompts)
+    r"|\b(?:the|this) (?:piece|article|essay|introduction|passage) (?:then |also |now |first |further |further )?"
+    r"(?:introduces|provides an overview|continues the|covers the|discusses the|highlights the|describes the|"
+    r"is now|has been (?:divided|expanded|extended|lengthened))\b"
+    r"|^\W*in (?:section|part|chapter) \d+\b[^.]{0,60}\bthe (?:piece|article|essay|text)\b", re.IGNORECASE)
 
 _CODE = re.compile(r"^\s*(?:```|~~~|def \w+\(|class \w+[:(]|import \w+|from \w+ import|#include|public static|"
                    r"function \w+\(|(?:var|let|const) \w+ =|print\(|console\.log|SELECT .+ FROM )")
@@ -252,9 +262,14 @@ def _title_shaped(line: str) -> bool:
 def _is_chatter(text: str, sentences: int) -> bool:
     """A paragraph that is a remark: a lead-in or a sign-off, or one or two sentences about the text."""
     n = len(text.split())
-    if n <= 30 and (_CHATTER_LEAD.match(text) or _CHATTER_TRAIL.match(text)):
+    if n <= 30 and _CHATTER_LEAD.match(text):
         return True
-    return n <= 60 and sentences <= 2 and bool(_META.search(text))
+    if n <= 80 and _CHATTER_TRAIL.match(text):  # a sign-off, often two or three sentences of it
+        return True
+    if n <= 60 and sentences <= 2 and bool(_META.search(text)):
+        return True
+    parts = [p for p in re.split(r"(?<=[.!?])\s+", text) if p.strip()]  # a paragraph that mostly describes the piece
+    return len(parts) >= 2 and sum(bool(_META.search(p)) for p in parts) * 2 >= len(parts)
 
 
 def _prompt_share(text: str, prompt_grams: set) -> float:
@@ -337,7 +352,8 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
         if _is_chatter(prose, len(spans)):
             found.append(Finding("chatter", block.start, block.end, body))
             continue
-        if not place.last and _CONCLUSION.match(prose):
+        if not place.last and (_CONCLUSION.match(prose) or (k == len(paragraphs) - 1 and k > 0
+                                                          and _CLOSING_LAST.match(prose))):
             found.append(Finding("conclusion", block.start, block.end, body))
             continue
         for n, (s, e) in enumerate(spans):
@@ -406,10 +422,24 @@ def cut_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
     return out.strip()
 
 
+_CJK_CHARS = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\uffef\u3040-\u30ff\uac00-\ud7af"
+_STRAY_CJK = re.compile(rf"(?<=[^{_CJK_CHARS}])[{_CJK_CHARS}]{{1,2}}(?=[^{_CJK_CHARS}]|$)")
+
+
+def drop_stray_script(text: str, instruction: str = "") -> str:
+    """`text` without the lone CJK characters a small multilingual model drops into English prose
+    ("the movement,隆 and erosion"), when the instruction itself has none (a Chinese instruction keeps all)."""
+    if not instruction or re.search(f"[{_CJK_CHARS}]", instruction):
+        return text
+    return _STRAY_CJK.sub("", text)
+
+
 def remove_defects(text: str, place: Place | None = None, earlier: str = "") -> Cleaned:
     """`text` with every defect that can be cut cleanly removed. Cutting may expose another (a title line under
-    a remark), so it runs until nothing more is found."""
+    a remark), so it runs until nothing more is found. Stray characters of another script go first."""
     found: Counter = Counter()
+    if place is not None:
+        text = drop_stray_script(text, place.instruction)
     for _ in range(4):
         findings = find_defects(text, place, earlier)
         cuttable = [f for f in findings if f.cuttable]

@@ -389,9 +389,9 @@ class ControlUnit:
         added = 0
         cut = [Counter() for _ in texts]
         for (k, _), completion in zip(picked, self.call("continue", requests)):
-            joined = cut_loop(join_text(texts[k], completion.text))
-            (cleaned,), (found,) = clean([joined], self._place(plan, k), "\n\n".join(texts[:k]))
-            longer = end_at_sentence(cleaned, count_words(texts[k]))
+            # cut back to a sentence end first, then clean: a sign-off cut mid-sentence is still a sign-off
+            joined = end_at_sentence(cut_loop(join_text(texts[k], completion.text)), count_words(texts[k]))
+            (longer,), (found,) = clean([joined], self._place(plan, k), "\n\n".join(texts[:k]))
             if count_words(longer) > count_words(texts[k]):
                 added += count_words(longer) - count_words(texts[k])
                 texts[k], cut[k] = longer, found
