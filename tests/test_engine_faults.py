@@ -9,11 +9,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from processes import first_written_run
 
+from writer.engines.shm import descendants
 from writer.store import Store
 
 pytestmark = pytest.mark.engine
@@ -25,20 +26,13 @@ def compose(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
 
 
 def children(pid: int) -> list[tuple[int, str]]:
-    found, todo = [], [pid]
-    while todo:
-        parent = todo.pop()
-        for task in Path(f"/proc/{parent}/task").glob("*"):
-            try:
-                kids = [int(k) for k in (task / "children").read_text().split()]
-            except OSError:
-                continue
-            for kid in kids:
-                try:
-                    found.append((kid, Path(f"/proc/{kid}/comm").read_text().strip()))
-                except OSError:
-                    pass
-            todo += kids
+    """(pid, name) of every process below `pid`."""
+    found = []
+    for kid in descendants(pid):
+        try:
+            found.append((kid, Path(f"/proc/{kid}/comm").read_text().strip()))
+        except OSError:
+            pass
     return found
 
 
@@ -56,15 +50,8 @@ def test_an_engine_that_dies_mid_run_is_one_error_line_and_the_run_resumes(tmp_p
                             env={**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1"}, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     store = Store()
-    deadline = time.time() + 900
-    run_id = None
     try:
-        while time.time() < deadline and proc.poll() is None:
-            runs = store.list_runs()
-            if runs and store.sections(runs[0].id):
-                run_id = runs[0].id
-                break
-            time.sleep(0.5)
+        run_id = first_written_run(store, proc)
         assert run_id is not None, "no section was written"
         for pid, name in children(proc.pid):
             if name.startswith("VLLM::EngineCor"):

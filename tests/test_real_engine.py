@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from processes import first_written_run
 from typer.testing import CliRunner
 
 from planners.agentwrite import parse_sections
@@ -168,15 +169,8 @@ def test_killed_compose_resumes_without_rewriting_sections(embedded_engine, tmp_
          "--mode", "sequential", "-o", str(out)], env=os.environ.copy(), start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     store = Store()
-    deadline = time.time() + 900
-    run_id = None
     try:
-        while time.time() < deadline and proc.poll() is None:
-            runs = store.list_runs()
-            if runs and store.sections(runs[0].id):
-                run_id = runs[0].id
-                break
-            time.sleep(0.5)
+        run_id = first_written_run(store, proc)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # kill -9, engine workers included
         proc.wait()

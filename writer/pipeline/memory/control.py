@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict
 
-from writer.artifacts import Passage, Plan, WrittenSection
+from writer.artifacts import Passage, Plan, PlannedSection, WrittenSection
 from writer.calls import CallRecorder
 from writer.engines.base import Message, Sampling
 from writer.events import OnEvent, SectionDone, SectionStarted, StepDone, ignore
@@ -189,16 +189,25 @@ class ControlUnit:
             return ""
         return "\n\n".join(s.text for s in self.files.sections(seq, before=index))
 
-    def _write(self, row: StepRow) -> None:
+    def _start_section(self, row: StepRow) -> tuple[Plan, PlannedSection, list[Message]] | None:
+        """The plan, the section and its prompt for a write or original step; None (the step skipped) when the
+        section is already written. The first attempt announces the section."""
         index, seq = row.section_index, row.seq
         if self.store.get_section(self.run_id, index) is not None:
             self._skip_section(index, "section already written")
-            return
+            return None
         plan = self._plan(seq)
         section = plan.sections[index]
         if row.attempts == 0:
             self.on_event(SectionStarted(index, len(plan.sections), section))
-        messages = self._messages(plan, index, seq, row.feedback or "")
+        return plan, section, self._messages(plan, index, seq, row.feedback or "")
+
+    def _write(self, row: StepRow) -> None:
+        index, seq = row.section_index, row.seq
+        started = self._start_section(row)
+        if started is None:
+            return
+        plan, section, messages = started
         place = self._place(plan, index, messages[0].content)
         texts, found = generate(self.call, messages, section.words, place, self.candidates, self.sampling,
                                 self._earlier(index, seq))
@@ -212,14 +221,10 @@ class ControlUnit:
     def _original(self, row: StepRow) -> None:
         """`writer extend`: the user's own text of section `index` is its draft (a part with no text is drafted)."""
         index, seq = row.section_index, row.seq
-        if self.store.get_section(self.run_id, index) is not None:
-            self._skip_section(index, "section already written")
+        started = self._start_section(row)
+        if started is None:
             return
-        plan = self._plan(seq)
-        section = plan.sections[index]
-        if row.attempts == 0:
-            self.on_event(SectionStarted(index, len(plan.sections), section))
-        messages = self._messages(plan, index, seq, row.feedback or "")
+        plan, section, messages = started
         text = self.files.read(f"original/{index}", seq) or ""
         found = [Counter()]
         if not text.strip():

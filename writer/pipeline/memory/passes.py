@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from prompts import render
 from writer.calls import CallRecorder
-from writer.engines.base import ChatRequest, Message
+from writer.engines.base import ChatRequest, Message, Sampling
 from writer.pipeline.context import TOKENS_PER_WORD
 from writer.pipeline.memory.checks import copied_share
 from writer.pipeline.memory.summaries import grounded
@@ -31,6 +31,8 @@ STITCH_TEMPLATE = "memory/stitch.j2"
 STITCH_ENDING_TEMPLATE = "memory/stitch_ending.j2"
 TAIL_WORDS = 120  # how much of the previous section the stitcher sees
 OPENING_WORDS = 120  # longest opening it rewrites
+# A rewrite keeps what the paragraph says, so it samples cooler than drafting (Sampling()'s 0.7).
+REWRITE_SAMPLING = Sampling(temperature=0.5)
 
 
 def split_opening(text: str) -> tuple[str, str]:
@@ -60,7 +62,7 @@ def tail_words(text: str, words: int = TAIL_WORDS) -> str:
 def _rewrite_request(prompt: str, n: int, place: Place) -> ChatRequest:
     return ChatRequest(stop_on_loop=True, messages=[Message(role="user", content=prompt)],
                        max_tokens=int(n * TOKENS_PER_WORD * 1.6) + 32, min_tokens=int(n * TOKENS_PER_WORD * 0.7),
-                       temperature=0.5, repetition_penalty=1.05, bad_words=banned_words(place))
+                       bad_words=banned_words(place), **REWRITE_SAMPLING.model_dump())
 
 
 def stitch_requests(instruction: str, pairs: list[tuple[str, str, str]], places: list[Place],
