@@ -11,6 +11,7 @@ requests at once. Reports latency / ideal and output tokens per kept word, and p
 seconds. Prints a table and writes bench/results/latency.json.
 
     .venv/bin/python bench/latency.py [--model NAME] [--words 2000,10000]
+    WRITER_DATA_DIR=DIR .venv/bin/python bench/latency.py --runs RUN_ID,...   # measure finished runs again
 
 Run it on a quiet machine: the ideal and the compose are timed in the same run, but another
 process on the cores moves both.
@@ -58,13 +59,19 @@ def stage_of(call, attempts: dict) -> str:
     return call.stage
 
 
-def measure(engine, words: int, store) -> dict:
+def measure(engine, words: int, store, run_id: str | None = None) -> dict:
+    """Compose the `words` instruction and measure it; with `run_id`, measure that finished run (its instruction
+    and target) instead of composing again: the call log holds every timing but the API call's own."""
     import writer
 
     instruction = INSTRUCTIONS.get(words, f"Write a {words}-word article about the history of public libraries.")
     started = time.perf_counter()
-    result = writer.compose(instruction, engine=engine, store=store)
-    wall_total = time.perf_counter() - started
+    if run_id is None:
+        result = writer.compose(instruction, engine=engine, store=store)
+        wall_total = round(time.perf_counter() - started, 1)
+    else:
+        result, wall_total = store.load_result(run_id), None
+        instruction, words = result.instruction, store.get_run(run_id).target_words
     calls = list(store.calls(result.run_id))
     first = min(c.created_at.timestamp() - c.seconds for c in calls)
     last = max(c.created_at.timestamp() for c in calls)
@@ -87,7 +94,7 @@ def measure(engine, words: int, store) -> dict:
     rate = raw_rate(engine, concurrency)
     ideal = plan_seconds + kept_tokens / rate
     return {"words_target": words, "instruction": instruction, "run_id": result.run_id, "wall_s": round(wall, 1),
-            "compose_call_s": round(wall_total, 1), "plan_s": round(plan_seconds, 1),
+            "compose_call_s": wall_total, "plan_s": round(plan_seconds, 1),
             "sections": len(result.sections), "words": result.words, "output_tokens": output_tokens,
             "kept_tokens": kept_tokens, "discarded_tokens": max(0, output_tokens - kept_tokens),
             "tokens_per_kept_word": round(output_tokens / max(1, result.words), 2),
@@ -101,6 +108,8 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="registered model, folder or hub id (default: the default)")
     parser.add_argument("--words", default="2000,10000", help="comma-separated targets")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "latency.json"))
+    parser.add_argument("--runs", default=None,
+                        help="comma-separated ids of finished runs (in WRITER_DATA_DIR) to measure instead of composing")
     args = parser.parse_args()
     os.environ.setdefault("WRITER_DATA_DIR", tempfile.mkdtemp(prefix="writer-latency-"))
 
@@ -112,7 +121,10 @@ def main() -> None:
     model = args.model or DEFAULT_MODEL
     engine = get_engine(engine_settings(engine="vllm", model=model))
     store = Store()
-    rows = [measure(engine, int(w), store) for w in args.words.split(",")]
+    if args.runs:
+        rows = [measure(engine, 0, store, run_id) for run_id in args.runs.split(",")]
+    else:
+        rows = [measure(engine, int(w), store) for w in args.words.split(",")]
     close_engines()
     from bench.machine import stamp
 

@@ -81,6 +81,8 @@ def test_a_conclusion_before_the_last_section_is_cut_but_the_last_may_conclude()
     "article then provides an overview of the causes, including the role of towns and their councils.",
     'In section 2, "Subscription Libraries", the piece continues the discussion about libraries. It provides an '
     "overview of the subscription era. The article then covers the first public libraries.",
+    "This is the first section of the article. It then goes on to describe the history of public libraries.",
+    "The article is 400 words long, and it covers a wide range of topics. It provides a summary of the article.",
 ])
 def test_remarks_about_the_text_are_cut(remark):
     for text in (f"{remark}\n\n{P1}\n\n{P2}", f"{P1}\n\n{P2}\n\n{remark}", f"{P1}\n\n{remark}\n\n{P2}"):

@@ -219,3 +219,12 @@ def test_parallel_mode_fans_out_batches_and_stitches():
 def test_unknown_mode_is_a_usage_error():
     result = CliRunner().invoke(app, ["compose", "Write about tea.", "--mode", "sideways"])
     assert result.exit_code == 2 and "--mode must be one of sequential, parallel" in result.output
+
+
+def test_a_section_that_breaks_off_mid_sentence_ends_at_its_last_full_sentence():
+    from writer.pipeline.drafting import fit_length
+
+    whole = "Libraries lend books. They also lend tools and seeds to their members."
+    assert fit_length(whole + " It is important to remember that libraries are,", 400) == whole
+    fragment = "one long clause that never ends because the model was cut off at its limit and kept going on"
+    assert fit_length("Short. " + fragment, 400) == "Short. " + fragment  # cutting would lose most of it

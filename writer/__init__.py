@@ -2,9 +2,9 @@
 
 from writer.artifacts import ComposeResult, Plan, PlannedSection, Stats, WrittenSection
 
-__all__ = ["compose", "plan", "revise", "extend", "get_run", "list_runs", "ComposeResult", "Plan", "PlannedSection",
-           "Stats", "WrittenSection"]
-_API = {"compose", "plan", "revise", "extend", "get_run", "list_runs"}
+__all__ = ["compose", "plan", "revise", "extend", "get_run", "list_runs", "get_memory", "ComposeResult", "Plan",
+           "PlannedSection", "Stats", "WrittenSection"]
+_API = {"compose", "plan", "revise", "extend", "get_run", "list_runs", "get_memory"}
 
 
 def __getattr__(name: str):

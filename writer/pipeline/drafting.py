@@ -101,10 +101,12 @@ def lengthen(call: CallRecorder, messages: list[Message], texts: list[str], word
 
 def fit_length(text: str, words: int) -> str:
     """A long draft cut back at a paragraph end (a sentence end if no paragraph end fits); one that stops
-    mid-sentence (at a token limit) ended at its last full sentence if the budget allows."""
+    mid-sentence (at a token limit, or where a loop was cut) ended at its last full sentence, unless that would
+    lose most of it: a section that breaks off mid-sentence reads as broken, a few words short does not."""
     if count_words(text) > words * LONG:
         text = trim_to_paragraph(text, int(words * LONG), int(words * SHORT))
-    return end_at_sentence(text, int(words * SHORT))
+    ended = end_at_sentence(text, 0)
+    return ended if count_words(ended) * 2 >= count_words(text) else text
 
 
 def judge_call(call: CallRecorder) -> CallRecorder:

@@ -81,7 +81,12 @@ _META = re.compile(
     r"|\b(?:the|this) (?:piece|article|essay|introduction|passage) (?:then |also |now |first |further |further )?"
     r"(?:introduces|provides an overview|continues the|covers the|discusses the|highlights the|describes the|"
     r"is now|has been (?:divided|expanded|extended|lengthened))\b"
-    r"|^\W*in (?:section|part|chapter) \d+\b[^.]{0,60}\bthe (?:piece|article|essay|text)\b", re.IGNORECASE)
+    r"|^\W*in (?:section|part|chapter) \d+\b[^.]{0,60}\bthe (?:piece|article|essay|text)\b"
+    r"|^\W*in (?:section|part|chapter) \d+,? (?:we|i) (?:examine|discuss|look|explore|cover|describe|turn)\b"
+    r"|^\W*this is the (?:\w+ )?(?:section|part|paragraph|chapter) of the (?:article|essay|piece|text|story)\b"
+    r"|\bthe (?:article|essay|piece|text|section) is (?:about )?\d+ words\b"
+    r"|^\W*throughout the (?:article|essay|piece),? (?:we|i)\b"
+    r"|^\W*it (?:then )?(?:goes on to (?:describe|discuss|explain)|concludes by|ends by)\b", re.IGNORECASE)
 
 _CODE = re.compile(r"^\s*(?:```|~~~|def \w+\(|class \w+[:(]|import \w+|from \w+ import|#include|public static|"
                    r"function \w+\(|(?:var|let|const) \w+ =|print\(|console\.log|SELECT .+ FROM )")
