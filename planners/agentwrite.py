@@ -171,8 +171,19 @@ class AgentWritePlanner(Planner):
         replies = self.call("plan", requests, template=PART_SECTIONS_TEMPLATE)
         raw_sections = [s for r in replies for s in parse_sections(r.text)]
         items, more_notes = usable_sections(raw_sections)
-        sections, completed = complete_plan(instruction, target.words, items)
         repairs = [f"planned in {len(parts)} parts: " + "; ".join(p["title"] for p in parts)]
+        if len(items) < math.ceil(ENOUGH * n):
+            # the parts gave too few distinct sections (a small model repeats the parts' own titles in each):
+            # show the model the sections it has and ask for the whole list, before any filler is added
+            request = self.request(instruction, target)
+            have = json.dumps({"sections": items}, ensure_ascii=False)
+            more = self.call("plan", [self.follow_up(request, have, len(items), n)], template=MORE_TEMPLATE)[0]
+            more_items, again = usable_sections(parse_sections(more.text))
+            repairs.append(f"the parts gave {len(items)} usable section(s) of {n}; asked for the rest, it gave "
+                           f"{len(more_items)}")
+            if len(more_items) > len(items):
+                items, more_notes = more_items, again
+        sections, completed = complete_plan(instruction, target.words, items)
         raw = json.dumps({"parts": json.loads(reply.text) if _is_json(reply.text) else reply.text,
                           "sections": [r.text for r in replies]}, ensure_ascii=False)
         return Plan(instruction=instruction, target_words=target.words, target_source=target.source,

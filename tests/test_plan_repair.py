@@ -226,6 +226,33 @@ def test_a_long_plan_is_made_in_parts_then_their_sections_at_once():
     check(plan.sections, 10000)
 
 
+def test_parts_that_repeat_their_own_titles_are_followed_up_before_any_filler():
+    """The 0.5B model's 10,000-word handbook: each part's sections were the three parts' titles again, so the
+    dedupe left 3 sections of 25 and the repair added fillers. Now the model is shown what it has and asked for
+    the whole list first."""
+    parts = [sec("Welcome", "Greeting new volunteers.", words=3000), sec("Animal care", "Feeding and cleaning.",
+             words=4000), sec("Safety", "Handling animals safely.", words=3000)]
+    topics = ("arrival tour rules schedule feeding cleaning walking grooming medicine kennels cats dogs rabbits "
+              "adoption events fundraising bites gloves fire exits lifting records contacts thanks goodbye").split()
+
+    def reply(req):
+        prompt = req.messages[-1].content
+        if "First divide it into" in prompt:
+            return json.dumps({"sections": parts})
+        if "Plan part " in prompt:
+            return json.dumps({"sections": parts})  # the parts' own titles, again
+        m = req.json_schema["properties"]["sections"]["minItems"]
+        return json.dumps({"sections": [sec(f"The {w} guide", f"What a volunteer needs to know about {w}.")
+                                        for w in topics[:m]]})
+
+    engine = ScriptedEngine(reply=reply)
+    plan, _ = AgentWritePlanner(CallRecorder(engine)).plan(INSTRUCTION, TargetLength(10000, "option"))
+    assert len(engine.requests) == 1 + 3 + 1  # the parts, their sections, then the follow-up
+    assert any(r.startswith("the parts gave 3 usable section(s) of") for r in plan.repairs)
+    assert not any("generic" in r for r in plan.repairs) and len(plan.sections) >= 20
+    check(plan.sections, 10000)
+
+
 def test_an_introduction_goes_first_and_a_conclusion_last():
     sections, repairs = repair_plan(INSTRUCTION, 1200, [sec("Trade", "How tea moved."), sec("Conclusion", "The end."),
                                                         sec("Introduction", "Why tea."), sec("Today", "Tea now.")])
