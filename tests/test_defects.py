@@ -178,6 +178,22 @@ def test_prose_that_resembles_a_defect_stays(prose):
     assert kinds(text, middle(1), earlier="Some earlier text about reading rooms.") == Counter(), prose
 
 
+def test_numbered_heading_lines_over_paragraphs_are_cut_but_numbered_steps_stay():
+    text = f"1. Carnegie's Money\n\n{P1}\n\n2. Open Stacks\n\n{P2}"
+    assert remove_defects(text, middle(1)).text == f"{P1}\n\n{P2}"
+    steps = "1. Choose the leaves.\n2. Heat the water.\n3. Let it steep."
+    assert kinds(f"{P1}\n\n{steps}", middle(1)) == Counter()
+
+
+def test_our_prompt_copied_as_a_lead_in_line_is_cut():
+    prompt = f"{INSTRUCTION}\n\nWrite section 2, \"Subscription Libraries\", in about 300 words: How members paid."
+    place = Place(index=1, count=4, title=TITLES[1], other_titles=(TITLES[0], TITLES[2], TITLES[3]),
+                  instruction=INSTRUCTION, prompt=prompt)
+    text = f"{P1}\nWrite a 2000-word article about the history of public libraries:\n{P2}"
+    assert "2000-word" not in remove_defects(text, place).text
+    assert kinds(f"{P1} The next section, which comes after this one, covers fees.", middle(1))["echo"] == 1
+
+
 def test_stray_characters_of_another_script_are_dropped_from_english_text():
     glitch = "Tides shape the movement,隆 and the erosion of coasts."
     assert remove_defects(f"{P1}\n\n{glitch}", middle(1)).text == f"{P1}\n\nTides shape the movement, and the erosion of coasts."

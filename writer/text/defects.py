@@ -103,7 +103,9 @@ _SCAFFOLD = re.compile(
     r"\boutline of the whole text\b|<- (?:this|you write)|\bcontinue the text\b|\bdo not repeat it\b|"
     r"\bthe piece is written in \d+ sections\b|\bwrite section \d+\b|earlier text omitted|"
     r"\ban earlier attempt at this was rejected\b|\bdo better this time\b|\blonger,? more detailed version\b|"
-    r"\bwhat (?:it|you) (?:already says|wrote above)\b", re.IGNORECASE)
+    r"\bwhat (?:it|you) (?:already says|wrote above)\b|\bcomes? after this one\b|\bthe reader has just read section\b",
+    re.IGNORECASE)
+_NUMBERED = re.compile(r"^\s*\d{1,2}[.)]\s+")
 
 _GENERIC_OPENING = re.compile(
     r"\b(?:has|have) (?:long )?been (?:a |an )?(?:cornerstone|part|integral|essential|vital|central|important|"
@@ -321,7 +323,12 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
         heading_lines = []
         for ls, le in block.lines:
             kind = heading_kind(text[ls:le], place)
-            shaped = kind is None and len(block.lines) == 1 and len(paragraphs) > 1 and _title_shaped(text[ls:le])
+            line = text[ls:le]
+            shaped = kind is None and len(block.lines) == 1 and len(paragraphs) > 1 and (
+                _title_shaped(line)
+                # "3. Training Session" alone, over a paragraph: a numbered heading, not a list item
+                or (_NUMBERED.match(line) is not None and _title_shaped(_NUMBERED.sub("", line))
+                    and k + 1 < len(paragraphs) and len(paragraphs[k + 1].text(text).split()) > 20))
             if kind or shaped:
                 heading_lines.append((ls, le, kind or "heading"))
         for ls, le, kind in heading_lines:
@@ -338,6 +345,13 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
         if _off_task(prose, place, (topic - own) | set(content_words(place.instruction + " " + place.title))):
             found.append(Finding("off_task", block.start, len(text), text[block.start:], to_end=True))
             return found
+        # a line that ends in a colon and copies our prompt ("Write a 10000-word handbook for ...:")
+        for ls, le in block.lines:
+            line = text[ls:le].strip()
+            if (prompt_grams and line.endswith(":") and len(block.lines) > 1 and all(ls != h[0] for h in heading_lines)
+                    and _prompt_share(line, prompt_grams) >= ECHO_SHARE):
+                found.append(Finding("echo", ls, le, text[ls:le]))
+                heading_lines.append((ls, le, "echo"))
         spans = [sp for ls, le in block.lines if all(ls != h[0] for h in heading_lines)
                  for sp in sentence_spans(text, ls, le)]
         scaffold = [(a, b) for a, b in spans if _SCAFFOLD.search(text[a:b])]
