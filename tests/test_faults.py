@@ -21,7 +21,7 @@ from scripted_engine import ScriptedEngine
 
 import writer
 from writer.cli import main
-from writer.engines import ENGINES
+from writer.engines import ENGINES, close_engines
 from writer.engines.base import ChatRequest, Message
 from writer.errors import EngineError, RunBusyError
 from writer.pipeline import liveness
@@ -65,6 +65,8 @@ def cli(monkeypatch, capsys, *args) -> tuple[int, str, str]:
     """`writer ARGS` through the console entry point; (exit code, stdout, stderr)."""
     capsys.readouterr()
     monkeypatch.setattr(sys, "argv", ["writer", *args])
+    # main() closes the engines it leaves open; only the faulty ones here, not the suite's real engine
+    monkeypatch.setattr("writer.cli.close_engines", lambda: close_engines({"faulty"}))
     with pytest.raises(SystemExit) as exited:
         main()
     captured = capsys.readouterr()

@@ -98,8 +98,7 @@ def settings_for(engine: str | None = None, model: str | None = None, base_url: 
     return engine_settings(engine=engine, model=model, base_url=base_url, api_key=api_key, concurrency=concurrency)
 
 
-def close_engines() -> None:
-    """Close every engine `get_engine` opened."""
-    while _OPEN:
-        _, engine = _OPEN.popitem()
-        engine.close()
+def close_engines(names: set[str] | None = None) -> None:
+    """Close every engine `get_engine` opened (only those whose engine name is in `names`, when given)."""
+    for key in [k for k in _OPEN if names is None or k[0] in names]:
+        _OPEN.pop(key).close()
