@@ -41,7 +41,7 @@ CATEGORIES = ("story", "essay", "report", "article", "guide", "speech", "letter"
 MAX_ROUNDS = 4
 PER_REQUEST = 3          # instructions asked for in one request: few, so topics spread over many requests
 OVERSHOOT = 1.5          # ask for this many times the missing count, since many candidates get rejected
-MIN_WORDS, MAX_WORDS = 4, 60
+MIN_INSTRUCTION_WORDS, MAX_INSTRUCTION_WORDS = 4, 60
 
 # Example topics for the prompt, each with a marker phrase: a candidate containing the marker
 # (when the real topic does not) copied the example instead of writing for the topic.
@@ -175,9 +175,9 @@ def check(candidate: str, topic: str, category: str) -> tuple[str | None, str]:
         return "stated_length", text
     text = stripped
     n = len(text.split())
-    if n < MIN_WORDS:
+    if n < MIN_INSTRUCTION_WORDS:
         return "too_short", text
-    if n > MAX_WORDS:
+    if n > MAX_INSTRUCTION_WORDS:
         return "too_long", text
     example_topic, marker = example_for(topic)
     norm = normalize(text)
