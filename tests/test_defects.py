@@ -83,6 +83,8 @@ def test_a_conclusion_before_the_last_section_is_cut_but_the_last_may_conclude()
     "overview of the subscription era. The article then covers the first public libraries.",
     "This is the first section of the article. It then goes on to describe the history of public libraries.",
     "The article is 400 words long, and it covers a wide range of topics. It provides a summary of the article.",
+    "This is the last section of the 400 planned article. Please let me know if you need any further assistance. "
+    "I'm here to help!",
 ])
 def test_remarks_about_the_text_are_cut(remark):
     for text in (f"{remark}\n\n{P1}\n\n{P2}", f"{P1}\n\n{P2}\n\n{remark}", f"{P1}\n\n{remark}\n\n{P2}"):

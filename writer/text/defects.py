@@ -59,7 +59,7 @@ _CHATTER_LEAD = re.compile(
     r"|.*\b(?:edited|revised|rewritten|expanded|updated|improved|longer)\s+version\b.*:\s*$)",
     re.IGNORECASE)
 _CHATTER_TRAIL = re.compile(
-    r"^\W*(?:i hope (?:this|that|it|you)|let me know|feel free to|is there anything else|i(?:'d| would) be happy|"
+    r"^\W*(?:i hope (?:this|that|it|you)|(?:please )?let me know|i'?m here to help|feel free to|is there anything else|i(?:'d| would) be happy|"
     r"if you (?:need|want|would like|have) (?:any|more|further|other)|your contribution should|i will make it|"
     r"please note that this|note: this (?:text|section|article)|thank you for|"
     r"(?:to learn more|for more information|for further reading)(?: about [^,.]{1,60})?, (?:you|readers) (?:can|could|may|should))",
@@ -83,7 +83,8 @@ _META = re.compile(
     r"is now|has been (?:divided|expanded|extended|lengthened))\b"
     r"|^\W*in (?:section|part|chapter) \d+\b[^.]{0,60}\bthe (?:piece|article|essay|text)\b"
     r"|^\W*in (?:section|part|chapter) \d+,? (?:we|i) (?:examine|discuss|look|explore|cover|describe|turn)\b"
-    r"|^\W*this is the (?:\w+ )?(?:section|part|paragraph|chapter) of the (?:article|essay|piece|text|story)\b"
+    r"|^\W*this is the (?:\w+ )?(?:section|part|paragraph|chapter) of the (?:[\w-]+ ){0,2}(?:article|essay|piece|text|story)\b"
+    r"|\bplease let me know if you need\b|\bi'?m here to help\b"
     r"|\bthe (?:article|essay|piece|text|section) is (?:about )?\d+ words\b"
     r"|^\W*throughout the (?:article|essay|piece),? (?:we|i)\b"
     r"|^\W*it (?:then )?(?:goes on to (?:describe|discuss|explain)|concludes by|ends by)\b", re.IGNORECASE)
