@@ -111,6 +111,40 @@ def test_stitch_rewrites_are_accepted_only_when_they_keep_the_opening():
     assert accept_stitch(opening, "Completely different words about dragons and castles in the sky tonight.", "x")
 
 
+def test_a_stitched_opening_ends_at_a_full_sentence_and_stays_in_its_paragraph():
+    from writer.calls import CallRecorder
+    from writer.pipeline.memory.passes import stitch
+    from writer.text.defects import Place
+
+    previous = "The first public libraries opened in the towns of the north, paid for by subscriptions."
+    short = ("Town libraries lent books to every reader who asked for them. They were paid for by the town.\n\n"
+             "Later, libraries lent records and films as well.")
+    # a rewrite stopped by its token cap breaks off mid-sentence: it is cut back to its last full sentence
+    capped = ("After those subscriptions, town libraries lent books to every reader who asked for them. "
+              "They were paid for by the town. In the")
+    engine = ScriptedEngine()
+    engine.enqueue(capped)
+    [(text, note)] = stitch(CallRecorder(engine), "Write about libraries.", [(1, previous, "Towns", short)],
+                            [Place(index=1, count=3)])
+    assert "rewritten" in note and "In the" not in text
+    assert text.split("\n\n")[0].endswith("paid for by the town.") and text.endswith("films as well.")
+    # a reply that has no full sentence keeps the original opening
+    engine.enqueue("After those subscriptions town libraries lent books to every reader who asked for them and")
+    [(text, note)] = stitch(CallRecorder(engine), "Write about libraries.", [(1, previous, "Towns", short)],
+                            [Place(index=1, count=3)])
+    assert text == short and "kept original opening" in note
+    # an opening cut from a long first paragraph is put back into that paragraph, not split off as its own
+    streets = "mill bridge market river chapel harbour station garden castle orchard quarry forge".split()
+    long_first = ("Town libraries lent books to every reader who asked for them. "
+                  + " ".join(f"A branch opened on {s.title()} Street in year {k} of the scheme." for k, s in enumerate(streets))
+                  + "\n\nLater, libraries lent records and films as well.")
+    opening, rest = split_opening(long_first)
+    engine.enqueue("After those subscriptions, " + opening[0].lower() + opening[1:])
+    [(text, note)] = stitch(CallRecorder(engine), "Write about libraries.", [(1, previous, "Towns", long_first)],
+                            [Place(index=1, count=3)])
+    assert "rewritten" in note and text.count("\n\n") == 1 and "Mill Street" in text.split("\n\n")[0]
+
+
 # the control unit through compose
 
 def test_failing_checks_rerun_the_section_with_feedback_and_keep_the_best():

@@ -24,7 +24,7 @@ from writer.pipeline.memory.checks import copied_share
 from writer.pipeline.memory.summaries import grounded
 from writer.text.citations import cited_numbers
 from writer.text.defects import Place, banned_words, blocks, clean, cut_spans, find_defects, sentence_spans
-from writer.text.lengths import count_words, trim_to_words
+from writer.text.lengths import count_words, end_at_sentence, trim_to_words
 from writer.text.repetition import loop_start
 
 STITCH_TEMPLATE = "memory/stitch.j2"
@@ -54,6 +54,14 @@ def split_opening(text: str) -> tuple[str, str]:
     return text[:end].strip(), text[end:].strip()
 
 
+def _gap(text: str, head: str, tail: str) -> str:
+    """What joins `head` and `tail` again once one is rewritten: a paragraph break where `text` (their stripped
+    concatenation) had a line break between them, else a space, so an opening or closing cut from the middle of a
+    long paragraph goes back into that paragraph instead of being split off from it."""
+    text = text.strip()
+    return "\n\n" if "\n" in text[len(head):len(text) - len(tail)] else " "
+
+
 def tail_words(text: str, words: int = TAIL_WORDS) -> str:
     parts = text.split()
     return " ".join(parts[-words:])
@@ -77,9 +85,21 @@ def stitch_requests(instruction: str, pairs: list[tuple[str, str, str]], places:
     return requests
 
 
+SENTENCE_ENDS = ".!?\"”)*"
+
+
+def rewritten_paragraph(completion: str, place: Place, earlier: str) -> str:
+    """The first paragraph of a stitch rewrite, cleaned of defects and cut back to its last full sentence: a
+    rewrite stopped by its token cap ("... for the people. In the") would otherwise break the paragraph off."""
+    paragraph = clean([completion], place, earlier)[0][0].split("\n\n")[0].strip()
+    return end_at_sentence(paragraph, 1)
+
+
 def accept_stitch(opening: str, rewrite: str, previous: str) -> str | None:
     """Why `rewrite` cannot replace `opening`, or None when it can."""
     n, m = count_words(opening), count_words(rewrite)
+    if opening.rstrip()[-1:] in SENTENCE_ENDS and rewrite.rstrip()[-1:] not in SENTENCE_ENDS:
+        return "rewrite ends mid-sentence"
     if not 0.7 * n <= m <= 1.8 * n + 10:
         return f"rewrite has {m} words for an opening of {n}"
     if loop_start(rewrite) is not None:
@@ -105,11 +125,11 @@ def stitch(call: CallRecorder, instruction: str, boundaries: list[tuple[int, str
     completions = call("stitch", requests, template=STITCH_TEMPLATE)
     for (index, previous, _, text), completion, place in zip(boundaries, completions, places):
         opening, rest = split_opening(text)
-        rewrite = clean([completion.text], place, previous)[0][0].split("\n\n")[0].strip()
+        rewrite = rewritten_paragraph(completion.text, place, previous)
         reason = accept_stitch(opening, rewrite, previous)
         if reason is None:
-            out.append(((rewrite + "\n\n" + rest).strip(), f"opening rewritten ({count_words(opening)} -> "
-                                                              f"{count_words(rewrite)} words)"))
+            out.append(((rewrite + _gap(text, opening, rest) + rest).strip(),
+                        f"opening rewritten ({count_words(opening)} -> {count_words(rewrite)} words)"))
         else:
             out.append((text, f"kept original opening: {reason}"))
     return out
@@ -148,11 +168,11 @@ def stitch_ending(call: CallRecorder, instruction: str, text: str, next_title: s
                     next_head=head, style=style)
     completion = call("stitch", [_rewrite_request(prompt, count_words(closing), place)],
                       template=STITCH_ENDING_TEMPLATE, section_index=place.index)[0]
-    rewrite = clean([completion.text], place, rest)[0][0].split("\n\n")[0].strip()
+    rewrite = rewritten_paragraph(completion.text, place, rest)
     reason = accept_stitch(closing, rewrite, head)
     if reason is not None:
         return text, f"kept original closing: {reason}"
-    return (rest + "\n\n" + rewrite).strip(), f"closing rewritten ({count_words(closing)} -> {count_words(rewrite)} words)"
+    return (rest + _gap(text, rest, closing) + rewrite).strip(), f"closing rewritten ({count_words(closing)} -> {count_words(rewrite)} words)"
 
 
 def drop_repeated_sentences(texts: list[str]) -> tuple[list[str], list[int]]:
