@@ -158,8 +158,8 @@ def test_lists_keep_their_lines_when_something_is_cut():
     text = ("### Warning signs\n\nWatch for these signs:\n- **Intimidation**: the dog stares and stiffens.\n"
             "- **Animal defence**: it guards food or toys.\n\nIn conclusion, learn the signs early.")
     cleaned = remove_defects(text, middle(1))
-    assert cleaned.text == ("Watch for these signs:\n- **Intimidation**: the dog stares and stiffens.\n"
-                            "- **Animal defence**: it guards food or toys.")
+    assert cleaned.text == ("Watch for these signs:\n\n- **Intimidation**: the dog stares and stiffens.\n"
+                            "- **Animal defence**: it guards food or toys.")  # the blank line before the list: pandoc needs it
 
 
 @pytest.mark.parametrize("name", ["bread.md", "libraries.md", "tides.md"])

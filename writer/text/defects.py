@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from writer.text.paragraphs import separate_paragraphs
 from writer.text.words import STOPWORDS, content_words, tokens
 
 KINDS = ("heading", "conclusion", "chatter", "echo", "off_task", "repeated", "restart")
@@ -456,8 +457,10 @@ def drop_stray_script(text: str, instruction: str = "") -> str:
 
 def remove_defects(text: str, place: Place | None = None, earlier: str = "") -> Cleaned:
     """`text` with every defect that can be cut cleanly removed. Cutting may expose another (a title line under
-    a remark), so it runs until nothing more is found. Stray characters of another script go first."""
+    a remark), so it runs until nothing more is found. Stray characters of another script go first, and
+    paragraphs the model separated by a single line break are made paragraphs (`separate_paragraphs`)."""
     found: Counter = Counter()
+    text = separate_paragraphs(text)
     if place is not None:
         text = drop_stray_script(text, place.instruction)
     for _ in range(4):
