@@ -115,6 +115,8 @@ CASES = [
      "WRITER_CONCURRENCY must be a whole number"),
     ("concurrency 0", ["runs"], {"WRITER_CONCURRENCY": "0"}, None, 2, "WRITER_CONCURRENCY must be at least 1"),
     ("engine from env", ["compose", "Write about owls"], {"WRITER_ENGINE": "nope"}, None, 2, "unknown engine 'nope'"),
+    ("kv cache not whole", ["compose", "Write about owls"], {"VLLM_CPU_KVCACHE_SPACE": "1.0"}, None, 2,
+     "VLLM_CPU_KVCACHE_SPACE must be a whole number of GiB, not '1.0'"),
     ("model from env", ["compose", "Write about owls"], {"WRITER_MODEL": "/nope/model"}, None, 2,
      "model folder not found"),
     ("store file unopenable", ["runs"], {"WRITER_DB_URL": "sqlite:////nonexistent/dir/x.db"}, None, 2,

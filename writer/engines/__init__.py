@@ -40,10 +40,14 @@ def check_engine_name(name: str | None) -> None:
 
 def check_settings(settings: EngineSettings) -> None:
     """Everything about `settings` that can be checked without building the engine: its name, and for the
-    in-process engine a registered model that is installed or a model folder that exists."""
+    in-process engine a registered model that is installed or a model folder that exists, and vLLM's own
+    environment settings."""
     ENGINES.check(settings.engine)
     if settings.engine == "vllm":
         models.resolve(settings.model)
+        from writer.engines.vllm_engine import check_environment  # no vLLM import: that module loads it lazily
+
+        check_environment()
 
 
 def is_concurrent(engine: Engine | str) -> bool:

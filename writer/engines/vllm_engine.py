@@ -57,6 +57,26 @@ def _memory_note(margin: float = 0.0) -> str:
             f"(VLLM_CPU_KVCACHE_SPACE); free memory or set VLLM_CPU_KVCACHE_SPACE lower")
 
 
+def check_environment() -> None:
+    """EngineConfigError for vLLM settings in the environment that vLLM itself rejects only after loading the
+    model (VLLM_CPU_KVCACHE_SPACE=1.0 ends in "1 validation error for VllmConfig")."""
+    kv = os.environ.get("VLLM_CPU_KVCACHE_SPACE")
+    if kv is not None and not kv.strip().isdigit():
+        raise EngineConfigError(f"VLLM_CPU_KVCACHE_SPACE must be a whole number of GiB, not {kv!r}")
+
+
+def _reason(exc: BaseException) -> str:
+    """One line on why vLLM refused: for a pydantic validation error (its first line is only "1 validation error
+    for VllmConfig") the first error's own message."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        try:
+            return str(errors()[0]["msg"]).splitlines()[0][:300]
+        except Exception:  # noqa: BLE001 - not pydantic's shape: fall back to the first line
+            pass
+    return _first_line(exc)
+
+
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
@@ -195,6 +215,7 @@ class VLLMEngine(Engine):
         max_model_len = max_model_len or window
         os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "4")
+        check_environment()
         try:
             import vllm
             from vllm.platforms import current_platform
@@ -230,7 +251,7 @@ class VLLMEngine(Engine):
                                 seed=seed, **llm_kwargs)
         except (OSError, ValueError) as exc:
             self.segments.free()
-            raise EngineConfigError(f"vLLM cannot load model {model!r}: {exc}".splitlines()[0]) from None
+            raise EngineConfigError(f"vLLM cannot load model {model!r}: {_reason(exc)}") from None
         except Exception as exc:  # the engine process died starting (out of memory, a failed worker)
             self.segments.free()
             note = _memory_note(margin=1.0) if current_platform.is_cpu() else ""
