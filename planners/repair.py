@@ -15,6 +15,7 @@ import math
 import re
 
 from writer.artifacts import PlannedSection
+from writer.text.words import content_words
 
 MIN_SECTION_WORDS = 150
 MAX_SECTION_WORDS = 1000
@@ -121,7 +122,10 @@ def usable_sections(raw_sections) -> tuple[list[dict], list[str]]:
         if not point:
             point = title
             repairs.append(f"section {k + 1}: main point taken from its title")
-        items.append({"title": title, "main_point": point, "words": _as_int(raw.get("words"))})
+        brief = brief_point(point)
+        if brief != point:
+            repairs.append(f"section {k + 1}: main point cut to its first whole sentences")
+        items.append({"title": title, "main_point": brief, "words": _as_int(raw.get("words"))})
 
     unique, seen_titles, seen_points, seen_shapes, dropped, placeholders = [], set(), set(), set(), {}, []
     for item in items:
@@ -130,7 +134,8 @@ def usable_sections(raw_sections) -> tuple[list[dict], list[str]]:
         if _PLACEHOLDER.fullmatch(shape[0]) and _PLACEHOLDER.fullmatch(shape[1]):
             placeholders.append(item["title"])
             continue
-        if t in seen_titles or p in seen_points or shape in seen_shapes:
+        if t in seen_titles or p in seen_points or shape in seen_shapes or \
+                any(_same_ground(item["main_point"], u["main_point"]) for u in unique):
             dropped[item["title"]] = dropped.get(item["title"], 0) + 1
             continue
         seen_titles.add(t)
@@ -146,16 +151,43 @@ def usable_sections(raw_sections) -> tuple[list[dict], list[str]]:
     return unique, repairs
 
 
+_SENTENCE_END = re.compile(r"[.!?。！？](?=\s|$)")
+POINT_SENTENCES = 2  # a main point is one sentence; a small model writes a paragraph there, cut at its limit
+SAME_GROUND = 0.7  # main points sharing this share of their content words cover the same ground
+
+
+def brief_point(point: str) -> str:
+    """A main point as a brief: its first POINT_SENTENCES whole sentences, without the fragment a reply cut at the
+    schema's length limit ends with ("... known for its extensive book,"). A point with no whole sentence stays."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(point)]
+    if not ends:
+        return point
+    if len(ends) <= POINT_SENTENCES and ends[-1] == len(point.rstrip()):
+        return point
+    return point[:ends[min(len(ends), POINT_SENTENCES) - 1]].strip()
+
+
+def _same_ground(a: str, b: str) -> bool:
+    """Whether two main points say nearly the same thing (a small model repeats one point under new titles)."""
+    x, y = set(content_words(a)), set(content_words(b))
+    return min(len(x), len(y)) >= 6 and len(x & y) / min(len(x), len(y)) >= SAME_GROUND
+
+
 _OPENING = re.compile(r"^(introduction|prologue|overview|opening|preface)\b")
 _CLOSING = re.compile(r"^(conclusions?|closing|final thoughts|summary|epilogue|in conclusion|wrapping up)\b")
 
 
+_BACKGROUND = re.compile(r"^(the )?(historical )?(background|context)\b")
+
+
 def _opening_first_close_last(items: list[dict]) -> list[dict]:
-    """An introduction the model placed later goes first, a conclusion it placed earlier goes last."""
+    """An introduction the model placed later goes first, a background section right after it (the 0.5B placed
+    "Background" fourth of five), a conclusion it placed earlier goes last."""
     opening = [i for i in items if _OPENING.match(_norm(i["title"]))]
     closing = [i for i in items if _CLOSING.match(_norm(i["title"])) and i not in opening]
-    rest = [i for i in items if i not in opening and i not in closing]
-    return opening + rest + closing
+    background = [i for i in items if _BACKGROUND.match(_norm(i["title"])) and i not in opening + closing]
+    rest = [i for i in items if i not in opening and i not in closing and i not in background]
+    return opening + background + rest + closing
 
 
 def complete_plan(instruction: str, target_words: int, items: list[dict], min_sections: int | None = None,
@@ -170,7 +202,7 @@ def complete_plan(instruction: str, target_words: int, items: list[dict], min_se
     repairs: list[str] = []
     unique = list(items) if keep_sections else _opening_first_close_last(list(items))
     if unique != list(items):
-        repairs.append("moved the opening section first and the closing section last")
+        repairs.append("moved sections into reading order: an opening first, a background next, a close last")
     seen_titles = {_norm(i["title"]) for i in unique}
     low, high = section_count_bounds(target_words)
     low = min(high, max(low, min_sections or 0))

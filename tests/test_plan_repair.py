@@ -11,6 +11,7 @@ from planners.repair import (
     repair_plan,
     section_count_bounds,
     suggested_sections,
+    usable_sections,
 )
 from writer.calls import CallRecorder
 from writer.text.lengths import TargetLength
@@ -257,4 +258,28 @@ def test_an_introduction_goes_first_and_a_conclusion_last():
     sections, repairs = repair_plan(INSTRUCTION, 1200, [sec("Trade", "How tea moved."), sec("Conclusion", "The end."),
                                                         sec("Introduction", "Why tea."), sec("Today", "Tea now.")])
     assert [s.title for s in sections] == ["Introduction", "Trade", "Today", "Conclusion"]
-    assert "moved the opening section first and the closing section last" in repairs
+    assert "moved sections into reading order: an opening first, a background next, a close last" in repairs
+
+
+def test_a_background_section_follows_the_introduction():
+    sections, _ = repair_plan(INSTRUCTION, 1500, [sec("Introduction", "Why tea."), sec("Trade", "How tea moved."),
+                                                  sec("Background", "Where tea grew first."), sec("Conclusion", "The end.")])
+    assert [s.title for s in sections] == ["Introduction", "Background", "Trade", "Conclusion"]
+
+
+def test_a_main_point_written_as_a_paragraph_is_cut_to_its_first_whole_sentences():
+    paragraph = ("Tea reached London in the 1650s through Dutch traders. Coffee houses sold it as a tonic. "
+                 "By 1700 it was sold by grocers, and the East India Company began shipping it in bulk,")
+    items, repairs = usable_sections([sec("Arrival", paragraph)])
+    assert items[0]["main_point"] == "Tea reached London in the 1650s through Dutch traders. Coffee houses sold it as a tonic."
+    assert repairs == ["section 1: main point cut to its first whole sentences"]
+    one = "Tea reached London in the 1650s through Dutch traders."
+    assert usable_sections([sec("Arrival", one)]) == ([{"title": "Arrival", "main_point": one, "words": 300}], [])
+
+
+def test_a_main_point_repeated_under_a_new_title_is_a_duplicate():
+    a = "Libraries stored and displayed books, newspapers and magazines and gave information and support to people."
+    b = "Technology in libraries stored and displayed books, newspapers and magazines and gave information to people."
+    c = "Andrew Carnegie paid for 2,500 library buildings between 1883 and 1929, on condition that towns fund them."
+    items, repairs = usable_sections([sec("Literature", a), sec("Technology", b), sec("Carnegie", c)])
+    assert [i["title"] for i in items] == ["Literature", "Carnegie"] and repairs == ["dropped duplicate section 'Technology'"]
