@@ -15,7 +15,6 @@ import math
 import re
 
 from writer.artifacts import PlannedSection
-from writer.text.words import content_words
 
 MIN_SECTION_WORDS = 150
 MAX_SECTION_WORDS = 1000
@@ -134,8 +133,7 @@ def usable_sections(raw_sections) -> tuple[list[dict], list[str]]:
         if _PLACEHOLDER.fullmatch(shape[0]) and _PLACEHOLDER.fullmatch(shape[1]):
             placeholders.append(item["title"])
             continue
-        if t in seen_titles or p in seen_points or shape in seen_shapes or \
-                any(_same_ground(item["main_point"], u["main_point"]) for u in unique):
+        if t in seen_titles or p in seen_points or shape in seen_shapes:
             dropped[item["title"]] = dropped.get(item["title"], 0) + 1
             continue
         seen_titles.add(t)
@@ -153,7 +151,6 @@ def usable_sections(raw_sections) -> tuple[list[dict], list[str]]:
 
 _SENTENCE_END = re.compile(r"[.!?。！？](?=\s|$)")
 POINT_SENTENCES = 2  # a main point is one sentence; a small model writes a paragraph there, cut at its limit
-SAME_GROUND = 0.7  # main points sharing this share of their content words cover the same ground
 
 
 def brief_point(point: str) -> str:
@@ -165,12 +162,6 @@ def brief_point(point: str) -> str:
     if len(ends) <= POINT_SENTENCES and ends[-1] == len(point.rstrip()):
         return point
     return point[:ends[min(len(ends), POINT_SENTENCES) - 1]].strip()
-
-
-def _same_ground(a: str, b: str) -> bool:
-    """Whether two main points say nearly the same thing (a small model repeats one point under new titles)."""
-    x, y = set(content_words(a)), set(content_words(b))
-    return min(len(x), len(y)) >= 6 and len(x & y) / min(len(x), len(y)) >= SAME_GROUND
 
 
 _OPENING = re.compile(r"^(introduction|prologue|overview|opening|preface)\b")

@@ -276,10 +276,3 @@ def test_a_main_point_written_as_a_paragraph_is_cut_to_its_first_whole_sentences
     one = "Tea reached London in the 1650s through Dutch traders."
     assert usable_sections([sec("Arrival", one)]) == ([{"title": "Arrival", "main_point": one, "words": 300}], [])
 
-
-def test_a_main_point_repeated_under_a_new_title_is_a_duplicate():
-    a = "Libraries stored and displayed books, newspapers and magazines and gave information and support to people."
-    b = "Technology in libraries stored and displayed books, newspapers and magazines and gave information to people."
-    c = "Andrew Carnegie paid for 2,500 library buildings between 1883 and 1929, on condition that towns fund them."
-    items, repairs = usable_sections([sec("Literature", a), sec("Technology", b), sec("Carnegie", c)])
-    assert [i["title"] for i in items] == ["Literature", "Carnegie"] and repairs == ["dropped duplicate section 'Technology'"]
