@@ -249,3 +249,15 @@ def test_banned_words_stay_within_vllms_limit():
     words = banned_words(Place(index=3, count=31, other_titles=titles))
     assert "Section" in words and "In conclusion" in words and len(words) <= 64  # vLLM: 128 token sequences
     assert banned_words(Place(index=0, count=1)) == []  # a one-section text may have a title and conclude
+
+
+def test_a_sentence_left_pointing_at_a_cut_opening_goes_with_it():
+    earlier = "The Library of Congress was founded in 1800 to serve the members of Congress in Washington."
+    text = (f"{earlier} It was designed to be a resource for the government. Town libraries spread across the "
+            "country after 1850, paid for by local taxes and by gifts.")
+    cleaned = remove_defects(text, middle(1), earlier=earlier)
+    assert cleaned.text == "Town libraries spread across the country after 1850, paid for by local taxes and by gifts."
+    # after a cut heading the paragraph is whole: its "They" has the section's title to lean on
+    text = "### Night hunters\n\nThey fly without a sound. Owls hunt voles, mice and beetles in the fields at dusk."
+    assert remove_defects(text, middle(1)).text == ("They fly without a sound. Owls hunt voles, mice and beetles in "
+                                                    "the fields at dusk.")

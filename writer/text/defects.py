@@ -455,6 +455,30 @@ def drop_stray_script(text: str, instruction: str = "") -> str:
     return _STRAY_CJK.sub("", text)
 
 
+_BACK_REFERENCE = re.compile(r"(?:It|Its|This|That|These|Those|They|Their|He|His|She|Her)\b")
+
+
+def _first_sentence(text: str) -> tuple[int, int] | None:
+    first = blocks(text)[:1]
+    spans = sentence_spans(text, *first[0].lines[0]) if first else []
+    return spans[0] if spans else None
+
+
+def _without_dangling_start(before: str, after: str) -> str:
+    """`after` (what cutting left of `before`) without its first sentence when the cut took the sentence that
+    opened `before` and the one now first points back at it ("It was designed ..." after "The Library of
+    Congress opened in 1800." was cut as a repeat): a section must not open on a reference to nothing."""
+    old, new = _first_sentence(before), _first_sentence(after)
+    if old is None or new is None or after[new[0]:new[1]] == before[old[0]:old[1]]:
+        return after
+    sentence = after[new[0]:new[1]]
+    if not _BACK_REFERENCE.match(sentence) or len(sentence) == len(after.strip()):
+        return after
+    if sentence not in blocks(before)[0].text(before):  # it opened a paragraph of its own (after a cut heading)
+        return after
+    return cut_spans(after, [new])
+
+
 def remove_defects(text: str, place: Place | None = None, earlier: str = "") -> Cleaned:
     """`text` with every defect that can be cut cleanly removed. Cutting may expose another (a title line under
     a remark), so it runs until nothing more is found. Stray characters of another script go first, and
@@ -469,7 +493,8 @@ def remove_defects(text: str, place: Place | None = None, earlier: str = "") -> 
         if not cuttable:
             return Cleaned(text=text, found=found + Counter(f.kind for f in findings), left=findings)
         found.update(f.kind for f in cuttable)
-        text = cut_spans(text, [(f.start, len(text) if f.to_end else f.end) for f in cuttable])
+        text = _without_dangling_start(text, cut_spans(text, [(f.start, len(text) if f.to_end else f.end)
+                                                             for f in cuttable]))
     findings = find_defects(text, place, earlier)
     return Cleaned(text=text, found=found + Counter(f.kind for f in findings), left=findings)
 
