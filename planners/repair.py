@@ -166,8 +166,6 @@ def brief_point(point: str) -> str:
 
 _OPENING = re.compile(r"^(introduction|prologue|overview|opening|preface)\b")
 _CLOSING = re.compile(r"^(conclusions?|closing|final thoughts|summary|epilogue|in conclusion|wrapping up)\b")
-
-
 _BACKGROUND = re.compile(r"^(the )?(historical )?(background|context)\b")
 
 
