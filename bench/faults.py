@@ -390,6 +390,7 @@ class Bench:
             snap = self.snapshot(runs)
             pids = [pid for pid, _ in tagged(tag)]
             shm = mapped_shm(pids)
+            record["phase"] = self.phase(runs[0]) if len(runs) == 1 else f"{len(runs)} documents started"
             sent = time.time()
             if sig == signal.SIGINT:
                 os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole foreground group
@@ -435,9 +436,13 @@ class Bench:
             snap = self.snapshot([run_id])
             pids = [pid for pid, _ in tagged(tag)]
             shm = mapped_shm(pids)
-            core = [pid for pid, name in tagged(tag) if name.startswith("VLLM::EngineCor")]
+            core = [(pid, name) for pid, name in tagged(tag) if name.startswith("VLLM::EngineCor")]
+            record["phase"] = self.phase(run_id)
+            record["killed"] = [f"{name} ({pid})" for pid, name in core]
+            if not core:
+                record["note"] = "no engine process found to kill"
             sent = time.time()
-            for pid in core:
+            for pid, _ in core:
                 os.kill(pid, signal.SIGKILL)
             stopped = self.wait(proc, 180)
             record["exit_s"] = round(time.time() - sent, 1) if stopped else None
@@ -571,7 +576,9 @@ class Bench:
                          "orphans": len(f.get("orphans", [])) + len(f.get("server_orphans", [])),
                          "live": f.get("live_looking", 0), "shm_mb": round(f.get("shm_left_bytes", 0) / 2**20),
                          "finished": int(f.get("resume_rc") == 0 and f.get("status") == "done"),
-                         "exit": f"rc {f.get('rc')} in {f.get('exit_s')} s, {len(f.get('errors', []))} error line(s)"})
+                         "exit": f"rc {f.get('rc')} in {f.get('exit_s')} s, {len(f.get('errors', []))} error line(s)"
+                                 + (f", sent at {f['phase']}" if f.get("phase") else "")
+                                 + (f"; {f['note']}" if f.get("note") else "")})
         total = {key: sum(r[key] for r in rows) for key in ("n", "units", "lost", "twice", "half", "orphans", "live",
                                                              "shm_mb", "finished")}
         return {"model": self.args.model, "seed": self.args.seed, "kills": len(self.kills),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import pytest
 from scripted_engine import ScriptedEngine
 
 import writer
+from writer import stop_signals
 from writer.cli import main
 from writer.engines import ENGINES, close_engines
 from writer.engines.base import ChatRequest, Message
@@ -48,6 +50,8 @@ class FaultyEngine(ScriptedEngine):
     def generate(self, requests: list[ChatRequest]):
         FaultyEngine.calls += 1
         if FAULT and FaultyEngine.calls == FAULT["at"]:
+            if "signal" in FAULT:  # the signal that killed the engine process reached this process too
+                stop_signals._received = FAULT["signal"]
             raise FAULT["raise"]
         return super().generate(requests)
 
@@ -124,6 +128,59 @@ def test_ctrl_c_marks_the_run_interrupted_and_it_resumes(faulty, monkeypatch, ca
     faulty.clear()
     assert cli(monkeypatch, capsys, "compose", "--resume", run.id, "--engine", "faulty")[0] == 0
     assert store.get_run(run.id).status == "done"
+
+
+class DiesOfCtrlC(ScriptedEngine):
+    """An engine whose process dies of the Ctrl-C the terminal sent to the whole process group: this process has
+    recorded the signal, and the call fails with an engine error, as vLLM's does."""
+
+    def __init__(self, at: int, **kwargs):
+        super().__init__(**kwargs)
+        self.at, self.n = at, 0
+
+    def generate(self, requests):
+        self.n += 1
+        if self.n == self.at:
+            stop_signals._received = signal.SIGINT
+            raise EngineError("the vLLM engine failed: EngineCore encountered an issue")
+        return super().generate(requests)
+
+
+def test_an_engine_that_dies_of_ctrl_c_ends_the_compose_as_interrupted_not_failed(faulty, monkeypatch, capsys):
+    monkeypatch.setattr(stop_signals, "_received", None)
+    faulty.update({"at": 3, "raise": EngineError("the vLLM engine failed: EngineCore encountered an issue"),
+                   "signal": signal.SIGINT})
+    code, out, err = cli(monkeypatch, capsys, "compose", INSTRUCTION, "--engine", "faulty")
+    assert code == 130 and "aborted" in err and "error:" not in err, err
+    run = Store().list_runs()[0]
+    assert run.status == "interrupted" and run.pid is None
+
+
+def test_a_job_whose_engine_dies_of_ctrl_c_leaves_its_documents_to_resume_not_failed(monkeypatch, tmp_path):
+    from writer.dataset.jobs import create_job, run_job
+
+    monkeypatch.setattr(stop_signals, "_received", None)
+    store = Store()
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"instruction": "Write a 200-word note about rain.", "length": 200}) + "\n")
+    create_job(store, src, out=tmp_path / "docs", engine_name="vllm", model="smollm2-135m", name="rain")
+    with pytest.raises(EngineError):
+        run_job(store, "rain", DiesOfCtrlC(at=1))  # a 200-word note is one call
+    assert [item.status for item in store.job_items("rain")] == ["running"]
+    assert store.get_job("rain").status == "stopped"
+
+
+def test_stop_signals_are_recorded_and_an_inherited_ignore_is_replaced(tmp_path):
+    child = ("import os, signal\n"
+             "from writer import stop_signals\n"
+             "stop_signals.install()\n"
+             "try:\n"
+             "    os.kill(os.getpid(), signal.SIGINT)\n"
+             "except KeyboardInterrupt:\n"
+             "    print(stop_signals.exit_code())\n")
+    ignored = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=60,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))  # a background job
+    assert ignored.returncode == 0 and ignored.stdout.strip() == "130", ignored.stderr
 
 
 def test_a_full_disk_while_writing_the_output_keeps_the_old_file_and_the_run_resumes(faulty, monkeypatch, capsys,

@@ -25,6 +25,7 @@ from writer.pipeline.memory.steps import MODES
 from writer.pipeline.revise import revise_run
 from writer.pipeline.run import continue_run, create_run, finished_result, load_planner_program
 from writer.sources import load_sources
+from writer.stop_signals import received as stop_received
 from writer.store import Run, Store
 from writer.text.lengths import MAX_WORDS, TargetLength, count_words, resolve_target
 
@@ -218,7 +219,7 @@ def compose(instruction: str | None = None, *, words: int | None = None, engine:
         try:
             eng = resolve_engine(settings.engine, settings.model, settings.base_url, settings.api_key)
         except BaseException as exc:
-            stopped = isinstance(exc, (KeyboardInterrupt, SystemExit))
+            stopped = isinstance(exc, (KeyboardInterrupt, SystemExit)) or stop_received() is not None
             store.update_run(run_id, status="interrupted" if stopped else "failed",
                              error=f"{type(exc).__name__}: {exc}"[:2000])
             held.done()

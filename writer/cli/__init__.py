@@ -6,11 +6,11 @@ Library errors become one line on stderr: exit code 2 for bad input, 1 for runti
 from __future__ import annotations
 
 import os
-import signal
 import sys
 
 import typer
 
+from writer import stop_signals
 from writer.cli import options
 from writer.cli.compose import compose, plan
 from writer.cli.dataset import dataset_app, optional_ray_address
@@ -18,7 +18,7 @@ from writer.cli.extend import extend
 from writer.cli.judge import judge_app
 from writer.cli.models import models_app
 from writer.cli.optimize import optimize_cmd
-from writer.cli.options import crash, fail, message
+from writer.cli.options import crash, fail, message, stopped
 from writer.cli.quiet import quiet
 from writer.cli.revise import revise
 from writer.cli.runs import runs_app
@@ -65,8 +65,7 @@ app.command("optimize")(optimize_cmd)
 
 def main() -> None:
     """Console entry point: like `app()`, but usage errors are one line too (exit 2)."""
-    # SIGTERM unwinds like Ctrl-C, so the engine's worker processes are shut down, not orphaned.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    stop_signals.install()  # Ctrl-C and SIGTERM are recorded, so an engine that dies of them reads as a stop
     sys.argv = optional_ray_address(sys.argv)
     try:
         code = app(standalone_mode=False)
@@ -80,6 +79,7 @@ def main() -> None:
         typer.echo("aborted", err=True)
         sys.exit(130)
     except WriterError as exc:  # raised outside a command's own guard
+        stopped()
         typer.echo(f"error: {message(exc)}", err=True)
         sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - a bug or a library's failure: one line, the traceback to the log

@@ -23,6 +23,7 @@ from rich.table import Table
 from datasets_out.export import export_job
 from judges import judge_names, model_judges
 from judges.engine import choose_judge_model
+from writer import stop_signals
 from writer.cli.options import BaseUrlOpt, EngineOpt, ModelOpt, fail
 from writer.config import engine_settings
 from writer.dataset.events import ItemDone, ItemFailed, JobEvent, JobStarted, PairsJudging, WorkersReady
@@ -109,13 +110,17 @@ def _run(store, job_id: str, *, concurrency: int | None, ray: str | None, worker
                 engine = resolve_engine(engine_options.get("engine"), engine_options.get("model"),
                                             engine_options.get("base_url"))
                 status = run_job(store, job_id, engine, concurrency=concurrency, on_event=progress)
-    except (KeyboardInterrupt, SystemExit) as exc:
-        # Worker threads may be inside engine calls: shut the engine down and leave now; the job's
-        # running items are continued by `writer dataset resume`.
+    except BaseException as exc:
+        if not isinstance(exc, (KeyboardInterrupt, SystemExit)) and stop_signals.received() is None:
+            raise
+        # Ctrl-C or SIGTERM (or the engine dying of them). Worker threads may be inside engine calls: shut the
+        # engine down and leave now; the job's running items are continued by `writer dataset resume`.
         err.print(f"stopped; continue with: writer dataset resume {job_id}")
         close_engines()
         sys.stderr.flush()
-        os._exit(exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else 130)
+        code = stop_signals.exit_code()
+        os._exit(code if code is not None else exc.code if isinstance(exc, SystemExit)
+                 and isinstance(exc.code, int) else 130)
     _print_status_line(status)
     if status.counts.get("failed"):
         err.print(f"{status.counts['failed']} document(s) failed; see `writer dataset status {job_id}`; "

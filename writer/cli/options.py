@@ -15,6 +15,7 @@ from typing import NoReturn
 import typer
 from rich.console import Console
 
+from writer import stop_signals
 from writer.engines.models import DEFAULT_MODEL, REGISTRY
 from writer.errors import WriterError
 
@@ -45,9 +46,19 @@ def message(exc: WriterError) -> str:
 
 
 def fail(exc: WriterError) -> NoReturn:
-    """Print `error: ...` on stderr and exit with the error's code."""
+    """Print `error: ...` on stderr and exit with the error's code; after Ctrl-C or SIGTERM, stop as interrupted
+    instead (the engine error is the engine process dying of the same signal: `writer.stop_signals`)."""
+    stopped()
     typer.echo(f"error: {message(exc)}", err=True)
     raise typer.Exit(exc.exit_code)
+
+
+def stopped() -> None:
+    """Exit 130 (Ctrl-C) or 143 (SIGTERM) with "aborted" if this process received a stop signal; else return."""
+    code = stop_signals.exit_code()
+    if code is not None:
+        typer.echo("aborted", err=True)
+        sys.exit(code)
 
 
 VERBOSE = False  # `writer -v`: an unexpected error's traceback is shown, not only logged
@@ -69,6 +80,7 @@ def crash(exc: BaseException) -> NoReturn:
         pass
     if VERBOSE:
         typer.echo(trace, err=True, nl=False)
+    stopped()
     first = (str(exc).strip().splitlines() or [""])[0][:300]
     typer.echo(f"error: {type(exc).__name__}{': ' + first if first else ''}{where}", err=True)
     sys.exit(1)

@@ -44,6 +44,7 @@ from writer.engines.batching import shareable
 from writer.errors import UsageError
 from writer.events import RunCreated, SectionDone
 from writer.pipeline.run import continue_run, create_run
+from writer.stop_signals import received as stop_received
 from writer.store import JobItemRow, JobRow, Store
 from writer.text.lengths import MAX_WORDS, TargetLength, count_words, resolve_target
 
@@ -246,6 +247,8 @@ def process_item(store: Store, job: JobRow, item: JobItemRow, engine: Engine,
         notify(ItemDone(item.id, result.stats.words, result.stats.output_tokens, scores.get("score")))
         return "done"
     except Exception as exc:  # one bad document never stops the job; resume retries it
+        if stop_received() is not None:  # the engine died of this job's Ctrl-C: the item stays running, for resume
+            raise
         store.update_item(item.id, status="failed", error=f"{type(exc).__name__}: {exc}"[:2000],
                           seconds=time.perf_counter() - started)
         notify(ItemFailed(item.id, f"{type(exc).__name__}: {exc}"))

@@ -20,6 +20,7 @@ from writer.events import CallDone, OnEvent, RunCreated, ignore
 from writer.exporters import write_document
 from writer.pipeline.liveness import hold
 from writer.pipeline.workflow import ComposeWorkflow
+from writer.stop_signals import received as stop_received
 from writer.store import Store
 from writer.text.lengths import TargetLength
 
@@ -101,7 +102,8 @@ def continue_run(store: Store, run_id: str, engine: Engine, *, output_path: str 
                                    mode=mode)
         seconds = workflow.run(run_id, output_path)
     except BaseException as exc:
-        stopped = isinstance(exc, (KeyboardInterrupt, SystemExit))
+        # an engine error after Ctrl-C is the engine process dying of the same Ctrl-C (`writer.stop_signals`)
+        stopped = isinstance(exc, (KeyboardInterrupt, SystemExit)) or stop_received() is not None
         store.update_run(run_id, status="interrupted" if stopped else "failed",
                          error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
