@@ -31,7 +31,8 @@ def isolated(tmp_path, monkeypatch, request):
     monkeypatch.setenv("WRITER_DATA_DIR", str(tmp_path / "data"))
     (tmp_path / "config.toml").write_text("")  # a config file the user names must exist
     monkeypatch.setenv("WRITER_CONFIG", str(tmp_path / "config.toml"))
-    for name in ("WRITER_DB_URL", "WRITER_ENGINE", "WRITER_MODEL", "WRITER_BASE_URL", "WRITER_JUDGE_MODEL"):
+    for name in ("WRITER_DB_URL", "WRITER_ENGINE", "WRITER_MODEL", "WRITER_BASE_URL", "WRITER_JUDGE_MODEL",
+                 "WRITER_PLAN_MODEL"):
         monkeypatch.delenv(name, raising=False)
     if request.node.get_closest_marker("engine") is not None:
         monkeypatch.setenv("WRITER_MODEL", ENGINE_TEST_MODEL)

@@ -22,8 +22,9 @@ from writer.pipeline.limits import check_instruction
 from writer.pipeline.liveness import hold, shown_status
 from writer.pipeline.memory.revision import pending_revision
 from writer.pipeline.memory.steps import MODES
+from writer.pipeline.planning import plan_model_settings, plan_with_model
 from writer.pipeline.revise import revise_run
-from writer.pipeline.run import continue_run, create_run, finished_result, load_planner_program
+from writer.pipeline.run import continue_run, create_run, finished_result, load_planner_program, make_planner
 from writer.sources import load_sources
 from writer.stop_signals import received as stop_received
 from writer.store import Run, Store
@@ -124,7 +125,7 @@ def compose(instruction: str | None = None, *, words: int | None = None, engine:
             on_event: OnEvent | None = None, candidates: int | None = None, mode: str | None = None,
             program: str | Path | None = None, plan: Plan | str | Path | None = None,
             sources: list[str | Path] | None = None, style: str | None = None, format: str | None = None,
-            inputs: RunInputs | None = None) -> ComposeResult:
+            inputs: RunInputs | None = None, plan_model: str | None = None) -> ComposeResult:
     """Write a long document for `instruction` (or continue run `resume`).
 
     Args:
@@ -154,7 +155,10 @@ def compose(instruction: str | None = None, *, words: int | None = None, engine:
             every planning, writing and lengthening prompt.
         format: md, docx, html or epub (default: from `output`'s extension).
         inputs: a prepared `RunInputs` (what `extend` passes); instead of plan/sources/style/format.
-        A resumed run keeps its plan, sources and style.
+        plan_model: plan on this model (a registered name or folder), then write on `model`
+            (`writer.pipeline.planning`); default WRITER_PLAN_MODEL, else config `plan_model`, else the writer
+            plans. For the in-process engine only.
+        A resumed run keeps its plan, sources, style and plan model.
     Returns:
         ComposeResult with the text, plan, sections, stats and run id.
     """
@@ -183,6 +187,9 @@ def compose(instruction: str | None = None, *, words: int | None = None, engine:
         settings = None if isinstance(engine, Engine) else settings_for(
             engine or run.engine, model or opts.get("model"), base_url or opts.get("base_url"), api_key)
         run_id = run.id
+        plans = None  # the run's plan model, if it has one and no plan yet
+        if settings is not None and opts.get("plan_model") and store.load_plan(run_id) is None:
+            plans = plan_model_settings(opts["plan_model"], settings)
         held = hold(store, run_id)  # RunBusyError now, before an engine starts, if another live process writes it
     else:
         inputs = inputs or _inputs(instruction, words, plan, sources, style, format)
@@ -197,12 +204,18 @@ def compose(instruction: str | None = None, *, words: int | None = None, engine:
         if program_path:
             load_planner_program(program_path)  # a bad program file is one line now, not after the engine loads
         settings = None if isinstance(engine, Engine) else settings_for(engine, model, base_url, api_key)
+        plans = None
         if settings is not None:
             _check_fits(instruction, None, settings)  # a registered model's window is known before it is installed
             check_settings(settings)
+            if inputs.plan is None:
+                plans = plan_model_settings(plan_model, settings)
             if settings.engine != "vllm":  # a served model is reached in a second: check it before the run exists
                 engine, settings = resolve_engine(settings.engine, settings.model, settings.base_url,
                                                   settings.api_key), None
+        elif plan_model:
+            raise UsageError("a plan model needs the engine given by name (vllm), not an engine instance",
+                             option="plan_model")
         if settings is None:
             _check_fits(instruction, engine, None)
         mode = mode or ("parallel" if is_concurrent(engine if settings is None else settings.engine) else "sequential")
@@ -210,13 +223,15 @@ def compose(instruction: str | None = None, *, words: int | None = None, engine:
                             model=engine.model_id if settings is None else settings.model,
                             base_url=getattr(engine, "base_url", None) if settings is None else settings.base_url,
                             candidates=candidates or 1, mode=mode, program=program_path, on_event=notify,
-                            inputs=inputs)
+                            inputs=inputs, plan_model=plans.model if plans else None)
         held = hold(store, run_id)  # this process's from its first second, engine start included (`liveness`)
     if settings is None:
         eng = engine
     else:
-        notify(EngineStarting(settings.engine, settings.model))
         try:
+            if plans is not None:  # the plan model plans first, alone, then makes way for the writer's
+                plan_with_model(store, run_id, plans, make_planner, notify)
+            notify(EngineStarting(settings.engine, settings.model))
             eng = resolve_engine(settings.engine, settings.model, settings.base_url, settings.api_key)
         except BaseException as exc:
             stopped = isinstance(exc, (KeyboardInterrupt, SystemExit)) or stop_received() is not None

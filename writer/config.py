@@ -4,7 +4,7 @@ Environment variables: WRITER_ENGINE, WRITER_MODEL, WRITER_BASE_URL, WRITER_API_
 (or OPENAI_API_KEY), WRITER_CONCURRENCY, WRITER_DB_URL, WRITER_DATA_DIR, WRITER_CACHE_DIR,
 WRITER_CONFIG (path of the TOML config file; default: the user config dir's config.toml).
 The config file holds the same keys in lower case without the prefix, e.g. `model = "/models/qwen"`
-(plus `judge_model`); `FileSettings` types them, so a wrong type or an unknown key is one line naming
+(plus `judge_model` and `plan_model`); `FileSettings` types them, so a wrong type or an unknown key is one line naming
 the key. A config file named by WRITER_CONFIG must exist; the default one may be absent.
 `check()` validates every source (file, environment, data and cache dirs) once, up front.
 """
@@ -67,6 +67,7 @@ class FileSettings(BaseModel):
     data_dir: str | None = None
     cache_dir: str | None = None
     judge_model: str | None = None
+    plan_model: str | None = None
 
 
 _PARSED: dict[tuple, FileSettings] = {}  # (path, mtime, size) -> settings: the file is read once per change

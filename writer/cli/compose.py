@@ -44,6 +44,10 @@ def compose(
                                                       "cite it as \\[n]; repeatable."),
     style: Optional[str] = StyleOpt,
     fmt: Optional[str] = FormatOpt,
+    plan_model: Optional[str] = typer.Option(None, "--plan-model",
+                                             help="Plan on this model, then write on --model: a registered name "
+                                                  "or folder, e.g. qwen2.5-coder-1.5b (default: WRITER_PLAN_MODEL, "
+                                                  "config plan_model, else the writer's model plans)."),
 ) -> None:
     """Plan and write a long document."""
     try:
@@ -69,7 +73,7 @@ def compose(
             result = api.compose(instruction, words=words, engine=engine, model=model, base_url=base_url,
                                  output=output, resume=resume, on_event=progress, candidates=candidates,
                                  mode=mode, program=program, plan=plan_file, sources=sources or None, style=style,
-                                 format=fmt)
+                                 format=fmt, plan_model=plan_model)
     except WriterError as exc:
         fail(exc)
     stats = result.stats

@@ -18,7 +18,8 @@ from writer.engines.base import ChatRequest, Completion, Engine, Message
 from writer.registry import Registry
 
 __all__ = ["ChatRequest", "Completion", "Engine", "Message", "ENGINES", "get_engine", "resolve_engine",
-           "engine_names", "check_engine_name", "check_settings", "is_concurrent", "close_engines"]
+           "engine_names", "check_engine_name", "check_settings", "is_concurrent", "is_open",
+           "close_engine", "close_engines"]
 
 ENGINES = Registry("engine", "writer.engines", {
     "vllm": "writer.engines.vllm_engine:VLLMEngine",
@@ -62,16 +63,25 @@ def _engine_class(name: str) -> type[Engine]:
 def get_engine(settings: EngineSettings | None = None, **overrides) -> Engine:
     """The engine for `settings` (resolved from env/config when None), reusing an open one."""
     settings = settings or engine_settings(**overrides)
-    # None is the default model: the same key as naming it, so the writer's engine and a judge naming the
-    # default model are one engine, never two loads of the same model
-    model = settings.model or (models.DEFAULT_MODEL if settings.engine == "vllm" else None)
-    key = (settings.engine, model, settings.base_url, settings.api_key, settings.concurrency)
+    key = _key(settings)
     if key in _OPEN:
         return _OPEN[key]
     with _BUILDING:
         if key not in _OPEN:
             _OPEN[key] = _build(settings)
     return _OPEN[key]
+
+
+def _key(settings: EngineSettings) -> tuple:
+    # None is the default model: the same key as naming it, so the writer's engine and a judge naming the
+    # default model are one engine, never two loads of the same model
+    model = settings.model or (models.DEFAULT_MODEL if settings.engine == "vllm" else None)
+    return settings.engine, model, settings.base_url, settings.api_key, settings.concurrency
+
+
+def is_open(settings: EngineSettings) -> bool:
+    """Whether `get_engine` already keeps an engine for `settings` (someone else's, not to be closed by you)."""
+    return _key(settings) in _OPEN
 
 
 def _build(settings: EngineSettings) -> Engine:
@@ -100,6 +110,12 @@ def settings_for(engine: str | None = None, model: str | None = None, base_url: 
                  api_key: str | None = None, concurrency: int | None = None) -> EngineSettings:
     """The settings a name plus options resolve to (arguments, then environment, then the config file)."""
     return engine_settings(engine=engine, model=model, base_url=base_url, api_key=api_key, concurrency=concurrency)
+
+
+def close_engine(engine: Engine) -> None:
+    """Close `engine`, one `get_engine` opened, so the next model starts with its memory and cores free."""
+    for key in [k for k, open_ in _OPEN.items() if open_ is engine]:
+        _OPEN.pop(key).close()
 
 
 def close_engines(names: set[str] | None = None) -> None:

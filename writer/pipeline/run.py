@@ -24,12 +24,13 @@ from writer.stop_signals import received as stop_received
 from writer.store import Store
 from writer.text.lengths import TargetLength
 
-__all__ = ["create_run", "continue_run", "finished_result", "load_planner_program"]
+__all__ = ["create_run", "continue_run", "finished_result", "load_planner_program", "make_planner"]
 
 
 def create_run(store: Store, instruction: str, target: TargetLength, *, engine: str, model: str | None,
                base_url: str | None = None, candidates: int = 1, mode: str = "sequential",
-               program: str | None = None, on_event: OnEvent = ignore, inputs: RunInputs | None = None) -> str:
+               program: str | None = None, on_event: OnEvent = ignore, inputs: RunInputs | None = None,
+               plan_model: str | None = None) -> str:
     """Store a new run with everything needed to write (and resume) it; returns its id. `inputs`: the user's
     own plan (stored as the run's plan: no planner call), sources, style, format, text to extend."""
     inputs = inputs or RunInputs()
@@ -38,7 +39,7 @@ def create_run(store: Store, instruction: str, target: TargetLength, *, engine: 
                                        "planner_program": program, "style": inputs.style, "format": inputs.format,
                                        "kind": inputs.kind, "sources": inputs.source_paths,
                                        "title": inputs.plan.title if inputs.plan else None,
-                                       "headings": inputs.headings})
+                                       "headings": inputs.headings, "plan_model": plan_model})
     if inputs.sources:
         store.save_sources(run_id, inputs.sources)
     for k, text in enumerate(inputs.originals):

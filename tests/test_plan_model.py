@@ -1,0 +1,87 @@
+"""A run planned on its plan model and written on its writer model (`writer.pipeline.planning`). Scripted engines
+stand in for both models; which one made each call is in the store."""
+
+from __future__ import annotations
+
+import pytest
+from scripted_engine import ScriptedEngine
+
+import writer
+from writer.errors import UsageError
+from writer.store import Store
+
+PLAN = {"sections": [{"title": "Ancient archives", "main_point": "Temple and palace collections", "words": 300},
+                     {"title": "Subscription libraries", "main_point": "Readers who paid to borrow", "words": 300},
+                     {"title": "Free to all", "main_point": "Tax-funded libraries of the 1850s", "words": 300}]}
+INSTRUCTION = "Write a 900-word article about the history of public libraries."
+
+
+class Model(ScriptedEngine):
+    name = "vllm"
+
+    def __init__(self, model_id: str, log: list, **kwargs):
+        super().__init__(**kwargs)
+        self.model_id, self.log = model_id, log
+
+    def generate(self, requests):
+        self.log.append(("call", self.model_id))
+        return super().generate(requests)
+
+    def close(self) -> None:
+        self.log.append(("close", self.model_id))
+        super().close()
+
+
+@pytest.fixture
+def two_models(monkeypatch):
+    """`get_engine` for the plan model and `resolve_engine` for the writer, each a scripted model."""
+    log: list = []
+    planner = Model("qwen2.5-coder-1.5b", log, plan_reply=PLAN)
+    writer_model = Model("qwen2.5-coder-0.5b", log, plan_reply={"sections": []})  # would plan nothing usable
+    monkeypatch.setattr("writer.pipeline.planning.check_settings", lambda settings: None)
+    monkeypatch.setattr("writer.pipeline.planning.get_engine", lambda settings: planner)
+    monkeypatch.setattr("writer.pipeline.planning.close_engine", lambda engine: engine.close())
+    monkeypatch.setattr("writer.api.check_settings", lambda settings: None)
+
+    def resolve(engine=None, model=None, *args, **kwargs):
+        log.append(("start", model))
+        return writer_model
+
+    monkeypatch.setattr("writer.api.resolve_engine", resolve)
+    return log
+
+
+def test_the_plan_model_plans_alone_then_the_writer_writes(two_models):
+    result = writer.compose(INSTRUCTION, engine="vllm", model="qwen2.5-coder-0.5b", plan_model="qwen2.5-coder-1.5b")
+    assert [s.title for s in result.plan.sections] == ["Ancient archives", "Subscription libraries", "Free to all"]
+    # the plan model's one call, its engine closed, and only then the writer's engine started
+    assert two_models[:3] == [("call", "qwen2.5-coder-1.5b"), ("close", "qwen2.5-coder-1.5b"),
+                              ("start", "qwen2.5-coder-0.5b")]
+    assert ("call", "qwen2.5-coder-1.5b") not in two_models[3:]
+    calls = Store().calls(result.run_id)
+    assert {c.model for c in calls if c.stage == "plan"} == {"qwen2.5-coder-1.5b"}
+    assert {c.model for c in calls if c.stage == "write"} == {"qwen2.5-coder-0.5b"}
+    assert Store().get_run(result.run_id).options["plan_model"] == "qwen2.5-coder-1.5b"
+
+
+def test_the_plan_model_comes_from_the_environment(two_models, monkeypatch):
+    monkeypatch.setenv("WRITER_PLAN_MODEL", "qwen2.5-coder-1.5b")
+    result = writer.compose(INSTRUCTION, engine="vllm", model="qwen2.5-coder-0.5b")
+    assert two_models[0] == ("call", "qwen2.5-coder-1.5b") and len(result.plan.sections) == 3
+
+
+def test_no_plan_model_when_it_is_the_writer_or_the_text_needs_no_plan(two_models):
+    writer.compose(INSTRUCTION, engine="vllm", model="qwen2.5-coder-1.5b", plan_model="qwen2.5-coder-1.5b")
+    assert ("call", "qwen2.5-coder-1.5b") not in two_models  # the writer (scripted 0.5B here) planned itself
+    two_models.clear()
+    writer.compose("Write a 150-word note about rain.", engine="vllm", model="qwen2.5-coder-0.5b",
+                   plan_model="qwen2.5-coder-1.5b")
+    assert ("call", "qwen2.5-coder-1.5b") not in two_models
+
+
+def test_a_plan_model_is_refused_for_a_served_engine_or_an_engine_instance():
+    with pytest.raises(UsageError, match="in-process engine"):
+        writer.compose(INSTRUCTION, engine="openai", base_url="http://127.0.0.1:9/v1", model="m",
+                       plan_model="qwen2.5-coder-1.5b")
+    with pytest.raises(UsageError, match="engine given by name"):
+        writer.compose(INSTRUCTION, engine=ScriptedEngine(plan_reply=PLAN), plan_model="qwen2.5-coder-1.5b")

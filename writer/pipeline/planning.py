@@ -1,0 +1,78 @@
+"""Planning on a model other than the writer's (`plan_model`): outline with a stronger model, write with a fast one.
+
+An outline is one short call, and the one a small model does worst: asked for the history of
+public libraries, the 0.5B planned "Introduction, Background, Literature, Technology,
+Conclusion"; the 1.5B planned early libraries, their rise with the industrial cities, the modern
+era and the future, in order. The sections are most of the tokens, and the small model writes
+them several times faster. So a run can plan on its plan model, then write on its writer model.
+
+The plan model runs first and alone: its engine is started, plans, and is closed before the
+writer's engine starts, so the two models never hold memory and cores at once. Its call is
+recorded in the run like any other (with its model id). A run whose plan is stored (resumed,
+a user's `--plan`) or that needs none (a one-section text) never starts the plan model.
+
+The plan model is the one given (`plan_model=`, `--plan-model`), else WRITER_PLAN_MODEL, else
+the config file's `plan_model`; none means the writer plans. It is for the in-process engine
+(vllm): a served engine plans with the server's model (a plan model given for one is refused; one
+from the environment or config is not used).
+"""
+
+from __future__ import annotations
+
+import os
+
+from planners.base import one_section_plan
+from writer import config
+from writer.calls import CallRecorder
+from writer.config import EngineSettings
+from writer.engines import check_settings, close_engine, get_engine, is_open, settings_for
+from writer.engines.models import DEFAULT_MODEL
+from writer.errors import UsageError
+from writer.events import EngineReady, EngineStarting, OnEvent, ignore
+from writer.store import Store
+from writer.text.lengths import TargetLength
+
+__all__ = ["PLAN_MODEL_ENV", "plan_model_settings", "plan_with_model"]
+
+PLAN_MODEL_ENV = "WRITER_PLAN_MODEL"
+
+
+def plan_model_settings(model: str | None, writer: EngineSettings) -> EngineSettings | None:
+    """The plan model's engine settings (checked: installed, a known folder), or None when the writer plans:
+    no plan model given or configured, or the same model as the writer's."""
+    given = model is not None
+    if not given:
+        model = os.environ.get(PLAN_MODEL_ENV) or config.file_settings().plan_model
+    if not model or (writer.engine != "vllm" and not given):  # a configured plan model is for in-process runs
+        return None
+    if writer.engine != "vllm":
+        raise UsageError(f"a plan model runs on the in-process engine (vllm), not on {writer.engine}; leave it out "
+                         f"to plan with the served model", option="plan_model")
+    settings = settings_for("vllm", model)
+    if (settings.model or DEFAULT_MODEL) == (writer.model or DEFAULT_MODEL):
+        return None
+    check_settings(settings)
+    return settings
+
+
+def plan_with_model(store: Store, run_id: str, settings: EngineSettings, make_planner,
+                    on_event: OnEvent = ignore) -> None:
+    """Plan run `run_id` on the plan model and store the plan, unless it has one or needs none; the plan model's
+    engine is closed after, so the writer's engine starts with the machine to itself."""
+    if store.load_plan(run_id) is not None:
+        return
+    run = store.get_run(run_id)
+    target = TargetLength(run.target_words, run.target_source)
+    if one_section_plan(run.instruction, target) is not None:
+        return
+    on_event(EngineStarting(settings.engine, settings.model))
+    shared = is_open(settings)  # already open in this process (a judge, a test suite's engine): left open
+    engine = get_engine(settings)
+    try:
+        on_event(EngineReady(engine.name, engine.model_id))
+        planner = make_planner(CallRecorder(engine, store, run_id), run.options or {})
+        plan, raw = planner.plan(run.instruction, target)
+        store.save_plan(run_id, plan, raw)
+    finally:
+        if not shared:
+            close_engine(engine)
