@@ -261,3 +261,36 @@ def test_a_sentence_left_pointing_at_a_cut_opening_goes_with_it():
     text = "### Night hunters\n\nThey fly without a sound. Owls hunt voles, mice and beetles in the fields at dusk."
     assert remove_defects(text, middle(1)).text == ("They fly without a sound. Owls hunt voles, mice and beetles in "
                                                     "the fields at dusk.")
+
+
+def test_a_section_describing_itself_is_chatter():
+    # from a compose: the whole second section described a section instead of being one
+    text = ("This section introduces the history of public libraries, including their origins and evolution. It covers "
+            "the founding of libraries in ancient civilizations. The rise of libraries was fuelled by the need for "
+            "books. It also includes examples of libraries, such as the New York Library. This section provides a "
+            "comprehensive overview of the history of public libraries. Finally, it concludes by providing insights "
+            f"into the role of libraries.\n\n{P1}")
+    assert remove_defects(text, middle(1)).text == P1
+    prose = f"The park lies north of the river. It covers forty acres and includes a reading room.\n\n{P1}"
+    assert kinds(prose, middle(1)) == Counter()  # "It covers" alone describes a place, not the piece
+
+
+def test_an_opening_that_copies_the_previous_sections_main_point_is_cut():
+    point = ("The history of public libraries can be traced back to ancient civilizations, where libraries were "
+             "established to preserve and distribute knowledge.")
+    copied = ("Early public libraries can be traced back to ancient civilizations, where libraries were established "
+              "to preserve and distribute knowledge.")
+    place = middle(2, previous_point=point)
+    cleaned = remove_defects(f"{copied} {P1}\n\n{P2}", place)
+    assert cleaned.text == f"{P1}\n\n{P2}" and cleaned.found == Counter(echo=1)
+    assert kinds(f"{copied} {P1}", middle(2)) == Counter()  # a point no prompt showed is the section's own
+
+
+def test_an_opening_about_the_previous_section_is_cut():
+    titles = ("Introduction", "The Rise of Public Libraries", "The Modern Era of Public Libraries", "Conclusion")
+    place = middle(2, titles=titles, previous_title=titles[1])
+    opening = "The rise of public libraries was a significant historical event that began in the 19th century."
+    cleaned = remove_defects(f"{opening} It was a period of growing cities. {P1}\n\n{P2}", place)
+    assert cleaned.text == f"{P1}\n\n{P2}"  # the pronoun sentence after it goes too
+    own = "The rise of public libraries led straight into the modern era, when the state paid for them."
+    assert kinds(f"{own} {P1}", place) == Counter()  # it leads with this section's own subject as well

@@ -88,7 +88,16 @@ _META = re.compile(
     r"|\bplease let me know if you need\b|\bi'?m here to help\b"
     r"|\bthe (?:article|essay|piece|text|section) is (?:about )?\d+ words\b"
     r"|^\W*throughout the (?:article|essay|piece),? (?:we|i)\b"
-    r"|^\W*it (?:then )?(?:goes on to (?:describe|discuss|explain)|concludes by|ends by)\b", re.IGNORECASE)
+    r"|^\W*it (?:then )?(?:goes on to (?:describe|discuss|explain)|concludes by|ends by)\b"
+    # a section describing itself: "This section introduces the history of ...", "... provides a deeper understanding"
+    r"|^\W*this (?:section|chapter|part) (?:also |then |first )?(?:introduces|provides (?:a|an) (?:\w+ )?"
+    r"(?:overview|understanding|introduction|look|summary)|highlights|touches on|outlines|summari[sz]es|includes "
+    r"(?:examples|a discussion|an overview))\b", re.IGNORECASE)
+# A sentence that goes on describing the piece after one of the above ("It also covers ...", "Finally, it concludes
+# by ..."): counted towards a paragraph that describes the piece, never cut on its own (prose says "It covers 40 acres")
+_META_CONTINUED = re.compile(
+    r"^\W*(?:finally, |lastly, |additionally, )?it (?:also |then |further )?(?:covers|includes|highlights|touches on|"
+    r"discusses|explores|examines|describes|provides|concludes|introduces|outlines|delves)\b", re.IGNORECASE)
 
 _CODE = re.compile(r"^\s*(?:```|~~~|def \w+\(|class \w+[:(]|import \w+|from \w+ import|#include|public static|"
                    r"function \w+\(|(?:var|let|const) \w+ =|print\(|console\.log|SELECT .+ FROM )")
@@ -141,6 +150,8 @@ class Place:
     title: str = ""
     other_titles: tuple[str, ...] = ()
     prompt: str = ""  # the texts of the prompt the section answered (for echoes)
+    previous_title: str = ""  # the section before's title (a section that opens on it restarts that section)
+    previous_point: str = ""  # the main point of the section before, which the prompt shows (copied, an echo)
     instruction: str = ""  # what the document is about (for restarts and off-task text)
 
     @property
@@ -278,7 +289,9 @@ def _is_chatter(text: str, sentences: int) -> bool:
     if n <= 60 and sentences <= 2 and bool(_META.search(text)):
         return True
     parts = [p for p in re.split(r"(?<=[.!?])\s+", text) if p.strip()]  # a paragraph that mostly describes the piece
-    return len(parts) >= 2 and sum(bool(_META.search(p)) for p in parts) * 2 >= len(parts)
+    meta = sum(bool(_META.search(p)) for p in parts)
+    continued = sum(bool(_META_CONTINUED.match(p)) and not _META.search(p) for p in parts)
+    return len(parts) >= 2 and meta >= 1 and (meta + continued) * 2 >= len(parts)
 
 
 def _prompt_share(text: str, prompt_grams: set) -> float:
@@ -318,6 +331,7 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
     earlier_sentences = {tuple(tokens(earlier[s:e])) for b in blocks(earlier)
                          for s, e in sentence_spans(earlier, b.start, b.end)}
     earlier_grams = set(_grams(tokens(earlier), 6))
+    previous_grams = set(_grams(tokens(place.previous_point), 5))
     first_prose = True
     for k, block in enumerate(paragraphs):
         body = block.text(text)
@@ -383,13 +397,18 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
                 found.append(Finding("chatter", s, e, sentence))
                 continue
             said = tokens(sentence)
+            if previous_grams and len(said) >= REPEAT_MIN_WORDS and _prompt_share(sentence, previous_grams) >= 0.6:
+                # the previous section's main point, copied from the prompt: that section's matter, said again
+                found.append(Finding("echo", s, e, sentence))
+                continue
             if len(said) >= REPEAT_MIN_WORDS and earlier:
                 grams = _grams(said, 6)
                 copied = sum(g in earlier_grams for g in grams) / len(grams)
                 if tuple(said) in earlier_sentences or copied >= REPEAT_SHARE:
                     found.append(Finding("repeated", s, e, sentence))
                     continue
-            if first_prose and n == 0 and not place.first and _restarts(sentence, place, earlier):
+            if first_prose and n == 0 and not place.first and (_restarts(sentence, place, earlier)
+                                                                or _opens_on_previous(sentence, place)):
                 whole = len(spans) == 1
                 found.append(Finding("restart", block.start if whole else s, block.end if whole else e, sentence,
                                      cuttable=not whole or k < len(paragraphs) - 1))
@@ -408,6 +427,18 @@ def _restarts(sentence: str, place: Place, earlier: str) -> bool:
     openings = [earlier[s:e] for b in blocks(earlier)[:1] for s, e in sentence_spans(earlier, b.start, b.end)[:1]]
     first = set(content_words(openings[0])) if openings else set()
     return len(mine & subject) >= 1 or len(mine & first) / len(mine) >= 0.4
+
+
+def _opens_on_previous(sentence: str, place: Place) -> bool:
+    """Whether a section's opening sentence has the section before as its subject ("The rise of public libraries
+    was ..." opening "The Modern Era of Public Libraries"): it goes back over what the reader has just read. The
+    opening has to lead with the previous title's own words and say none of this section's own."""
+    previous, own = set(content_words(place.previous_title)), set(content_words(place.title))
+    theirs, mine = previous - own, own - previous
+    if not theirs:
+        return False
+    lead = set(content_words(" ".join(tokens(sentence)[:len(tokens(place.previous_title)) + 2])))
+    return theirs <= lead and not mine & set(content_words(sentence))
 
 
 _LINE_LEAD = re.compile(r"[ \t]*(?:[-*+>]|\d+[.)])?[ \t]*")

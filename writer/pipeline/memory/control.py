@@ -181,7 +181,9 @@ class ControlUnit:
                      other_titles=tuple(plan.sections[k].title for k in sorted(range(len(plan.sections)),
                                                                                key=lambda k: abs(k - index))
                                         if k != index),  # nearest first: the ones a model writes into it
-                     prompt=prompt, instruction=plan.instruction)
+                     prompt=prompt, instruction=plan.instruction,
+                     previous_title=plan.sections[index - 1].title if index > 0 else "",
+                     previous_point=plan.sections[index - 1].main_point if index > 0 else "")
 
     def _earlier(self, index: int, seq: int) -> str:
         """The text before section `index`, as far as it is written (in parallel mode, none is yet)."""
