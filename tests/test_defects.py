@@ -294,3 +294,14 @@ def test_an_opening_about_the_previous_section_is_cut():
     assert cleaned.text == f"{P1}\n\n{P2}"  # the pronoun sentence after it goes too
     own = "The rise of public libraries led straight into the modern era, when the state paid for them."
     assert kinds(f"{own} {P1}", place) == Counter()  # it leads with this section's own subject as well
+
+
+def test_a_sentence_said_again_in_the_same_section_with_a_word_changed_is_cut():
+    first = ("Public libraries have also made progress in their access to technology, allowing them to serve people "
+             "of all abilities and to provide access to information and resources online.")
+    again = first.replace("access to technology", "use of technology")
+    cleaned = remove_defects(f"{first} {again}\n\n{P2}", middle(1))
+    assert cleaned.text == f"{first}\n\n{P2}" and cleaned.found == Counter(repeated=1)
+    parallel = ("He paid for the building and the books in Pittsburgh. He paid for the building and the staff in "
+                "Allegheny City.")
+    assert kinds(f"{parallel}\n\n{P2}", middle(1)) == Counter()  # parallel sentences are style, not a loop

@@ -32,7 +32,7 @@ LABELS = {
     "chatter": "a remark about the text instead of the text",
     "echo": "a copy of the prompt",
     "off_task": "text about something else (code, maths or a new task)",
-    "repeated": "a sentence already written in an earlier section",
+    "repeated": "a sentence already written, in an earlier section or earlier in this one",
     "restart": "an opening that introduces the topic again",
 }
 
@@ -138,6 +138,7 @@ MAX_BANNED_TITLES = 6  # vLLM allows 128 banned token sequences; each phrase tak
 
 REPEAT_MIN_WORDS = 6  # shorter sentences ("It was late.") may recur in any text
 REPEAT_SHARE = 0.6  # a sentence with this share of its 6-grams already written is a repeat
+REPEAT_HERE_MIN_WORDS = 10  # within one section, only longer sentences: short parallel ones are style
 ECHO_SHARE = 0.7  # a paragraph with this share of its 5-grams in the prompt is a copy of it
 
 
@@ -332,6 +333,7 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
                          for s, e in sentence_spans(earlier, b.start, b.end)}
     earlier_grams = set(_grams(tokens(earlier), 6))
     previous_grams = set(_grams(tokens(place.previous_point), 5))
+    own_grams: set = set()  # the 6-grams of this section's sentences so far, to find one said twice
     first_prose = True
     for k, block in enumerate(paragraphs):
         body = block.text(text)
@@ -401,12 +403,17 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
                 # the previous section's main point, copied from the prompt: that section's matter, said again
                 found.append(Finding("echo", s, e, sentence))
                 continue
+            grams = _grams(said, 6)
             if len(said) >= REPEAT_MIN_WORDS and earlier:
-                grams = _grams(said, 6)
                 copied = sum(g in earlier_grams for g in grams) / len(grams)
                 if tuple(said) in earlier_sentences or copied >= REPEAT_SHARE:
                     found.append(Finding("repeated", s, e, sentence))
                     continue
+            if len(said) >= REPEAT_HERE_MIN_WORDS and sum(g in own_grams for g in grams) >= REPEAT_SHARE * len(grams):
+                # said again a sentence or two later with a word changed: a loop the loop cut does not see
+                found.append(Finding("repeated", s, e, sentence))
+                continue
+            own_grams.update(grams)
             if first_prose and n == 0 and not place.first and (_restarts(sentence, place, earlier)
                                                                 or _opens_on_previous(sentence, place)):
                 whole = len(spans) == 1
