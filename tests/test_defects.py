@@ -305,3 +305,21 @@ def test_a_sentence_said_again_in_the_same_section_with_a_word_changed_is_cut():
     parallel = ("He paid for the building and the books in Pittsburgh. He paid for the building and the staff in "
                 "Allegheny City.")
     assert kinds(f"{parallel}\n\n{P2}", middle(1)) == Counter()  # parallel sentences are style, not a loop
+
+
+def test_a_later_section_copying_the_instruction_loses_that_sentence():
+    instruction = ("Please provide a detailed description of dinosaurs, including their characteristics, life cycle, "
+                   "species diversity, habitats, and the main reasons for their extinction on Earth.")
+    copied = ("Here's a detailed description of dinosaurs, including their characteristics, life cycle, species "
+              "diversity, habitats, and the main reasons for their extinction on Earth.")
+    place = Place(index=2, count=4, title="Extinction", instruction=instruction)
+    assert remove_defects(f"{P1} {copied}\n\n{P2}", place).text == f"{P1}\n\n{P2}"
+
+
+def test_a_numbered_list_is_counted_again_after_a_cut_item():
+    repeat = "His grants came with a condition: the town had to provide the site and fund books and staff every year."
+    text = (f"Key points:\n\n1. Andrew Carnegie paid for the buildings.\n\n2. Towns paid for books.\n\n3. {repeat}\n\n"
+            "4. Open stacks followed.")
+    assert remove_defects(text, middle(2), earlier=P1).text == (
+        "Key points:\n\n1. Andrew Carnegie paid for the buildings.\n\n2. Towns paid for books.\n\n"
+        "3. Open stacks followed.")

@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from writer.text.paragraphs import separate_paragraphs
+from writer.text.paragraphs import renumber_lists, separate_paragraphs
 from writer.text.words import STOPWORDS, content_words, tokens
 
 KINDS = ("heading", "conclusion", "chatter", "echo", "off_task", "repeated", "restart")
@@ -334,6 +334,9 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
     earlier_grams = set(_grams(tokens(earlier), 6))
     previous_grams = set(_grams(tokens(place.previous_point), 5))
     own_grams: set = set()  # the 6-grams of this section's sentences so far, to find one said twice
+    # a later section that copies the instruction is announcing the document again ("Here's a detailed description
+    # of dinosaurs, including ...")
+    asked_grams = set(_grams(tokens(place.instruction), 5)) if not place.first else set()
     first_prose = True
     for k, block in enumerate(paragraphs):
         body = block.text(text)
@@ -399,6 +402,9 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
                 found.append(Finding("chatter", s, e, sentence))
                 continue
             said = tokens(sentence)
+            if asked_grams and len(said) >= REPEAT_HERE_MIN_WORDS and _prompt_share(sentence, asked_grams) >= ECHO_SHARE:
+                found.append(Finding("echo", s, e, sentence))
+                continue
             if previous_grams and len(said) >= REPEAT_MIN_WORDS and _prompt_share(sentence, previous_grams) >= 0.6:
                 # the previous section's main point, copied from the prompt: that section's matter, said again
                 found.append(Finding("echo", s, e, sentence))
@@ -531,8 +537,8 @@ def remove_defects(text: str, place: Place | None = None, earlier: str = "") -> 
         if not cuttable:
             return Cleaned(text=text, found=found + Counter(f.kind for f in findings), left=findings)
         found.update(f.kind for f in cuttable)
-        text = _without_dangling_start(text, cut_spans(text, [(f.start, len(text) if f.to_end else f.end)
-                                                             for f in cuttable]))
+        text = renumber_lists(_without_dangling_start(text, cut_spans(
+            text, [(f.start, len(text) if f.to_end else f.end) for f in cuttable])))  # no "3. 5." after a cut item
     findings = find_defects(text, place, earlier)
     return Cleaned(text=text, found=found + Counter(f.kind for f in findings), left=findings)
 

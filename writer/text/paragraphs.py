@@ -43,3 +43,39 @@ def separate_paragraphs(text: str) -> str:
         elif _LIST_ITEM.match(following) or (prose_next and _ENDS_SENTENCE.search(line)):
             out.append("")
     return "\n".join(out)
+
+
+_NUMBERED_ITEM = re.compile(r"^(\s*)(\d{1,3})([.)])(\s)", re.MULTILINE)
+
+
+def renumber_lists(text: str) -> str:
+    """`text` with each numbered list counted again from its first number, for after a cut took an item out
+    ("1. 2. 3. 5. 6." becomes "1. 2. 3. 4. 5."). A list is a run of numbered lines at one indent, with only
+    blank lines or their own continuation lines between them; one whose numbers do not go up (every item "1.",
+    as Markdown allows) is left as it is."""
+    items = list(_NUMBERED_ITEM.finditer(text))
+    runs: list[list[re.Match]] = []
+    for m in items:
+        run = runs[-1] if runs else None
+        if run and m.group(1) == run[-1].group(1) and _same_list(text[run[-1].end():m.start()], m.group(1)):
+            run.append(m)
+        else:
+            runs.append([m])
+    out, at = [], 0
+    for run in runs:
+        numbers = [int(m.group(2)) for m in run]
+        if len(run) < 2 or any(b <= a for a, b in zip(numbers, numbers[1:])):
+            continue
+        for k, m in enumerate(run):
+            out.append(text[at:m.start(2)])
+            out.append(str(numbers[0] + k))
+            at = m.end(2)
+    out.append(text[at:])
+    return "".join(out)
+
+
+def _same_list(between: str, indent: str) -> bool:
+    """Whether the text between two numbered items keeps them in one list: the first item's own lines (indented
+    deeper, or prose of its paragraph) and blank lines, but no paragraph of prose at the list's own indent."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", between) if p.strip()]
+    return len(paragraphs) <= 1  # the rest of the first item's paragraph only
