@@ -323,3 +323,14 @@ def test_a_numbered_list_is_counted_again_after_a_cut_item():
     assert remove_defects(text, middle(2), earlier=P1).text == (
         "Key points:\n\n1. Andrew Carnegie paid for the buildings.\n\n2. Towns paid for books.\n\n"
         "3. Open stacks followed.")
+
+
+def test_a_list_whose_first_item_was_cut_starts_at_one_and_no_bare_marker_ends_a_section():
+    from writer.text.lengths import end_at_sentence
+
+    repeat = "His grants came with a condition: the town had to provide the site and fund books and staff every year."
+    text = f"These include:\n\n1. {repeat}\n\n2. Libraries in the United States lend books."
+    assert remove_defects(text, middle(2), earlier=P1).text == (
+        "These include:\n\n1. Libraries in the United States lend books.")
+    assert end_at_sentence("Libraries lend books to everyone.\n\n2. Libraries in the", 3) == (
+        "Libraries lend books to everyone.")

@@ -195,13 +195,22 @@ _LAST_END = re.compile(r"[.!?。！？\"”](?=[^.!?。！？\"”]*$)")
 
 def end_at_sentence(text: str, min_words: int) -> str:
     """`text` cut back to its last sentence end, if it stops mid-sentence and at least `min_words` remain."""
-    text = text.rstrip()
+    text = _without_bare_marker(text)
     if not text or text[-1] in ".!?。！？\"”":
         return text
     m = _LAST_END.search(text)
     if m is None or count_words(text[:m.end()]) < min_words:
         return text
-    return text[:m.end()]
+    return _without_bare_marker(text[:m.end()])
+
+
+_BARE_MARKER_END = re.compile(r"(?:\n[ \t]*(?:[-*+]|\d{1,3}[.)]))+\s*$")
+
+
+def _without_bare_marker(text: str) -> str:
+    """`text` without a list marker left alone on its last line ("...resources.\n\n2."): the "." of "2." is no
+    sentence end."""
+    return _BARE_MARKER_END.sub("", text.rstrip()).rstrip()
 
 
 def join_text(text: str, addition: str) -> str:

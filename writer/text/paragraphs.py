@@ -50,7 +50,7 @@ _NUMBERED_ITEM = re.compile(r"^(\s*)(\d{1,3})([.)])(\s)", re.MULTILINE)
 
 def renumber_lists(text: str) -> str:
     """`text` with each numbered list counted again from its first number, for after a cut took an item out
-    ("1. 2. 3. 5. 6." becomes "1. 2. 3. 4. 5."). A list is a run of numbered lines at one indent, with only
+    ("1. 2. 3. 5. 6." becomes "1. 2. 3. 4. 5."; one under a lead-in line ending in ":" from 1). A list is a run of numbered lines at one indent, with only
     blank lines or their own continuation lines between them; one whose numbers do not go up (every item "1.",
     as Markdown allows) is left as it is."""
     items = list(_NUMBERED_ITEM.finditer(text))
@@ -64,11 +64,15 @@ def renumber_lists(text: str) -> str:
     out, at = [], 0
     for run in runs:
         numbers = [int(m.group(2)) for m in run]
-        if len(run) < 2 or any(b <= a for a, b in zip(numbers, numbers[1:])):
+        if any(b <= a for a, b in zip(numbers, numbers[1:])):
+            continue
+        # a list under its lead-in ("These include:") starts at 1: a first item at 2 means item 1 was cut
+        first = 1 if text[:run[0].start()].rstrip().endswith(":") else numbers[0]
+        if len(run) < 2 and first == numbers[0]:
             continue
         for k, m in enumerate(run):
             out.append(text[at:m.start(2)])
-            out.append(str(numbers[0] + k))
+            out.append(str(first + k))
             at = m.end(2)
     out.append(text[at:])
     return "".join(out)
