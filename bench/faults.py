@@ -60,18 +60,25 @@ SHM = Path("/dev/shm")
 
 # processes
 
+GROUPS: dict[str, int] = {}  # tag -> the session its command was started in (start_new_session: its pid)
+
+
 def tagged(tag: str, var: str = "FAULTS_TAG") -> list[tuple[int, str]]:
-    """Live (not zombie) processes whose environment carries `var`=`tag`: everything a command started."""
+    """Live (not zombie) processes a command started: those whose environment carries `var`=`tag`, and those in
+    its session. vLLM's engine processes rename themselves (setproctitle), which overwrites the memory
+    /proc/PID/environ reads, so their environment no longer shows the tag; their session does (kept when they are
+    re-parented after a kill -9, and when a process changes its process group)."""
     needle = f"{var}={tag}".encode()
+    group = GROUPS.get(tag)
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            if needle not in (entry / "environ").read_bytes().split(b"\0"):
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if fields[0] in ("Z", "X"):
                 continue
-            stat = (entry / "stat").read_text()
-            if stat.rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+            if int(fields[3]) != group and needle not in (entry / "environ").read_bytes().split(b"\0"):
                 continue
             found.append((int(entry.name), (entry / "comm").read_text().strip()))
         except OSError:
@@ -145,6 +152,7 @@ class Bench:
         out = open(self.work / f"cmd-{self.counter:03d}.out", "w")
         proc = subprocess.Popen([sys.executable, "-m", "writer", *args], env=self.env(tag), cwd=ROOT,
                                 start_new_session=True, stdout=out, stderr=open(log, "w"))
+        GROUPS[tag] = proc.pid
         proc.out_path = Path(out.name)  # type: ignore[attr-defined]
         return proc, log
 
@@ -371,7 +379,7 @@ class Bench:
         if what == "compose":
             instruction = f"Write an essay about {self.rng.choice(TOPICS)} (signal {n})."
             out = self.work / f"signal-{n}.md"
-            args = ["compose", instruction, "--words", "600", "--mode", "sequential", "-o", str(out), "--json"]
+            args = ["compose", instruction, "--words", "1200", "--mode", "sequential", "-o", str(out), "--json"]
         else:
             instruction, job = None, f"signal-{n}"
             lines = [{"instruction": f"Write a short article about {t} (signal job {n}).", "length": 300}
@@ -428,7 +436,7 @@ class Bench:
         tag = uuid.uuid4().hex
         instruction = f"Write an essay about {self.rng.choice(TOPICS)} (engine crash)."
         out = self.work / "crash.md"
-        proc, log = self.spawn(["compose", instruction, "--words", "600", "--mode", "sequential", "-o", str(out)],
+        proc, log = self.spawn(["compose", instruction, "--words", "1200", "--mode", "sequential", "-o", str(out)],
                                tag)
         record = {"fault": "engine process killed (kill -9 VLLM::EngineCore)"}
         if self.wait_for_section(instruction, proc):
@@ -477,6 +485,7 @@ class Bench:
                  "--max-model-len", "8192", "--host", "127.0.0.1", "--port", str(port)],
                 env=env, start_new_session=True, stdout=subprocess.DEVNULL,
                 stderr=open(self.work / "server.err", "a"))
+            GROUPS[server_tag] = proc.pid
             deadline = time.time() + self.args.attempt_timeout
             while time.time() < deadline and proc.poll() is None:
                 try:

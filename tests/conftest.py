@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -14,6 +15,19 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 
 ENGINE_TEST_MODEL = "smollm2-135m"  # the tiny, fast registered model the engine-mechanics tests run on
+
+
+@pytest.fixture(autouse=True)
+def signal_handlers():
+    """The console entry point (`writer.cli.main`, run in-process by some tests) installs its own SIGINT and
+    SIGTERM handlers and records signals (`writer.stop_signals`); each test gets pytest's handlers back after."""
+    from writer import stop_signals
+
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+    stop_signals._received = None
 
 
 @pytest.fixture(autouse=True)

@@ -484,3 +484,19 @@ def test_engine_segments_left_in_shared_memory_are_freed_at_close(tmp_path, free
     assert leaked is not free, proc.stderr  # without free() it is the warning every compose ended with
     if free:
         assert proc.stdout.strip() == "1"
+
+
+def test_ctrl_c_while_the_engines_shut_down_lets_them_finish(faulty, monkeypatch, capsys):
+    def interrupted_close(names=None):  # the terminal's Ctrl-C arrives while the engine shuts down
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)
+        close_engines({"faulty"})
+
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "argv", ["writer", "compose", INSTRUCTION, "--engine", "faulty", "--json"])
+    monkeypatch.setattr("writer.cli.close_engines", interrupted_close)
+    with pytest.raises(SystemExit) as exited:
+        main()
+    err = capsys.readouterr().err
+    assert exited.value.code == 0 and "Traceback" not in err, err  # the document was written: the command's code
+    assert Store().list_runs()[0].status == "done"

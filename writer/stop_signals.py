@@ -16,7 +16,7 @@ from __future__ import annotations
 import signal
 import sys
 
-__all__ = ["install", "received", "exit_code"]
+__all__ = ["install", "defer", "received", "exit_code"]
 
 _received: int | None = None
 
@@ -37,6 +37,18 @@ def install() -> None:
     """Record SIGINT and SIGTERM, then stop as Python does for Ctrl-C (SIGTERM: SystemExit(143)). Main thread only."""
     signal.signal(signal.SIGINT, _on_sigint)
     signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _record(signum, frame) -> None:
+    global _received
+    _received = signum
+
+
+def defer() -> None:
+    """From now on only record stop signals: for the engines' shutdown, which a KeyboardInterrupt raised half-way
+    through turns into a traceback (exit 1) after the document was written. Main thread only."""
+    signal.signal(signal.SIGINT, _record)
+    signal.signal(signal.SIGTERM, _record)
 
 
 def received() -> int | None:

@@ -85,5 +85,6 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - a bug or a library's failure: one line, the traceback to the log
         crash(exc)
     finally:
+        stop_signals.defer()  # a Ctrl-C while the engines shut down waits for them (the command's own exit code)
         close_engines()
     sys.exit(code if isinstance(code, int) else 0)
