@@ -338,16 +338,17 @@ class VLLMEngine(Engine):
         if stepper is not None:
             stepper.close()
         self.segments.scan()
-        if stepper is not None and stepper.dead is not None:  # vLLM's shutdown would wait on the dead process
-            for pid in self.processes:
-                if alive(pid):
-                    try:
-                        os.kill(pid, signal.SIGKILL)  # the workers of a dead engine: never orphaned
-                    except OSError:
-                        pass
-        else:
+        if stepper is None or stepper.dead is None:  # vLLM's shutdown would wait on a dead process
             shutdown = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
             if shutdown is not None and hasattr(shutdown, "shutdown"):
                 shutdown.shutdown()
+        # What is still alive now is orphaned: the workers of a dead engine, or of one that died of the same Ctrl-C
+        # just before this close, while vLLM's shutdown did not wait for them (bench/faults.py saw a VLLM::Worker).
+        for pid in self.processes:
+            if alive(pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
         self.llm = None
         self.segments.free()  # what vLLM's processes left in /dev/shm (else the resource tracker warns at exit)
