@@ -26,7 +26,7 @@ from writer.pipeline.planning import plan_model_settings, plan_with_model
 from writer.pipeline.revise import revise_run
 from writer.pipeline.run import continue_run, create_run, finished_result, load_planner_program, make_planner
 from writer.sources import load_sources
-from writer.stop_signals import received as stop_received
+from writer.stop_signals import is_stop
 from writer.store import Run, Store
 from writer.text.lengths import MAX_WORDS, TargetLength, count_words, resolve_target
 
@@ -234,7 +234,7 @@ def compose(instruction: str | None = None, *, words: int | None = None, engine:
             notify(EngineStarting(settings.engine, settings.model))
             eng = resolve_engine(settings.engine, settings.model, settings.base_url, settings.api_key)
         except BaseException as exc:
-            stopped = isinstance(exc, (KeyboardInterrupt, SystemExit)) or stop_received() is not None
+            stopped = is_stop(exc)
             store.update_run(run_id, status="interrupted" if stopped else "failed",
                              error=f"{type(exc).__name__}: {exc}"[:2000])
             held.done()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import signal
 import sys
 
-__all__ = ["install", "defer", "received", "exit_code"]
+__all__ = ["install", "defer", "received", "exit_code", "is_stop"]
 
 _received: int | None = None
 
@@ -59,3 +59,9 @@ def received() -> int | None:
 def exit_code() -> int | None:
     """128 + the received stop signal (130 for Ctrl-C, 143 for SIGTERM), or None when none was received."""
     return None if _received is None else 128 + _received
+
+
+def is_stop(exc: BaseException) -> bool:
+    """Whether `exc` ends work as a stop (interrupted, resumable), not a failure: Ctrl-C or SIGTERM itself, or any
+    error after one was received (the engine process dying of the same signal)."""
+    return isinstance(exc, (KeyboardInterrupt, SystemExit)) or _received is not None

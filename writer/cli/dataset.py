@@ -111,7 +111,7 @@ def _run(store, job_id: str, *, concurrency: int | None, ray: str | None, worker
                                             engine_options.get("base_url"))
                 status = run_job(store, job_id, engine, concurrency=concurrency, on_event=progress)
     except BaseException as exc:
-        if not isinstance(exc, (KeyboardInterrupt, SystemExit)) and stop_signals.received() is None:
+        if not stop_signals.is_stop(exc):
             raise
         # Ctrl-C or SIGTERM (or the engine dying of them). Worker threads may be inside engine calls: shut the
         # engine down and leave now; the job's running items are continued by `writer dataset resume`.

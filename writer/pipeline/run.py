@@ -20,7 +20,7 @@ from writer.events import CallDone, OnEvent, RunCreated, ignore
 from writer.exporters import write_document
 from writer.pipeline.liveness import hold
 from writer.pipeline.workflow import ComposeWorkflow
-from writer.stop_signals import received as stop_received
+from writer.stop_signals import is_stop
 from writer.store import Store
 from writer.text.lengths import TargetLength
 
@@ -104,7 +104,7 @@ def continue_run(store: Store, run_id: str, engine: Engine, *, output_path: str 
         seconds = workflow.run(run_id, output_path)
     except BaseException as exc:
         # an engine error after Ctrl-C is the engine process dying of the same Ctrl-C (`writer.stop_signals`)
-        stopped = isinstance(exc, (KeyboardInterrupt, SystemExit)) or stop_received() is not None
+        stopped = is_stop(exc)
         store.update_run(run_id, status="interrupted" if stopped else "failed",
                          error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
