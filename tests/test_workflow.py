@@ -206,12 +206,14 @@ def test_every_follow_up_call_extends_a_conversation_the_engine_already_saw():
     """The Extender's calls and plain continuations follow up the conversation their draft answers, also after
     an earlier micro-iteration, so the engine's prefix cache holds all of a follow-up but its request (and the
     kept rewrite). Each follow-up's conversation up to its draft is a prefix of an earlier call's prompt+output."""
+    seeds = iter(range(1000, 2000))  # a new seed for every reply: none says an earlier one again (that is cut)
+
     def reply(req):
         if req.json_schema is not None:
             return json.dumps(PLAN)
         if req.continue_final:
-            return " " + prose(max(8, int(req.min_tokens / TOKENS_PER_WORD) // 3), seed=len(req.messages[-1].content))
-        return prose(60, seed=len(req.messages))  # short drafts and rewrites: two micro-iterations, then continuation
+            return " " + prose(max(8, int(req.min_tokens / TOKENS_PER_WORD) // 3), seed=next(seeds))
+        return prose(60, seed=next(seeds))  # short drafts and rewrites: two micro-iterations, then continuation
 
     result = writer.compose("Write a 1000-word essay about tea.", engine=ScriptedEngine(reply=reply))
     calls = Store().calls(result.run_id)

@@ -28,7 +28,7 @@ from writer.calls import CallRecorder
 from writer.engines.base import ChatRequest, Message, Sampling
 from writer.pipeline.context import SECTION_TEMPLATE, TOKENS_PER_WORD, SectionBudget
 from writer.pipeline.lengthen import Thread, extend, fits
-from writer.text.defects import Place, banned_words, clean
+from writer.text.defects import Place, banned_words, clean, remove_defects
 from writer.text.lengths import LONG, SHORT, count_words, end_at_sentence, join_text, trim_to_paragraph
 from writer.text.repetition import cut_loop
 
@@ -60,11 +60,16 @@ def _short(text: str, words: int, share: float = SHORT) -> bool:
 
 
 def lengthen(call: CallRecorder, messages: list[Message], texts: list[str], words: int, place: Place,
-             sampling: Sampling = Sampling(), style: str = "") -> list[str]:
+             sampling: Sampling = Sampling(), style: str = "", earlier: str = "") -> tuple[list[str], list[Counter]]:
     """Bring drafts to `words`: those far short go to the Extender (`writer.pipeline.lengthen`), then any still short are
     continued; long ones lose their last paragraphs. Extender inputs/outputs are stored as role records. `style` is
-    the run's `--style`, for the Extender's prompts (continuations follow the section prompt, which has it)."""
+    the run's `--style`, for the Extender's prompts (continuations follow the section prompt, which has it).
+
+    Each continuation is cleaned of defects (`earlier`: the text before the section) before the length is judged
+    again, so a continuation that only said a sentence again is continued, not kept as length the cut takes away.
+    Returns the drafts and the defects cut from each while continuing."""
     threads = [Thread(messages, t) for t in texts]
+    cut = [Counter() for _ in texts]
     records = []
     for _ in range(EXTEND_ROUNDS):
         short = [i for i, t in enumerate(threads) if t.text and _short(t.text, words, EXTEND_BELOW)]
@@ -95,8 +100,14 @@ def lengthen(call: CallRecorder, messages: list[Message], texts: list[str], word
         if not any(a.text.strip() for a in additions):
             break
         for i, addition in zip(short, additions):
-            threads[i] = Thread(threads[i].messages, cut_loop(join_text(threads[i].text.rstrip(), addition.text)))
-    return [fit_length(t.text, words) for t in threads]
+            text = cut_loop(join_text(threads[i].text.rstrip(), addition.text))
+            cleaned = remove_defects(text, place, earlier)
+            removed = cleaned.found - Counter(f.kind for f in cleaned.left)  # what is left is counted by the check
+            cut[i] += removed
+            # the draft as the engine wrote it, unless something was cut: the next continuation then prefills the
+            # cut text (a cache miss), so the model does not see, and go on from, what it should not have said
+            threads[i] = Thread(threads[i].messages, cleaned.text if removed else text)
+    return [fit_length(t.text, words) for t in threads], cut
 
 
 def fit_length(text: str, words: int) -> str:

@@ -247,8 +247,11 @@ class ControlUnit:
         messages = [Message(role="user", content=draft["prompt"])]
         place = self._place(plan, index, draft["prompt"])
         before = [count_words(t) for t in draft["texts"]]
-        texts = lengthen(self.call, messages, draft["texts"], section.words, place, self.sampling, self.style)
-        texts, found = clean(texts, place, self._earlier(index, seq))
+        earlier = self._earlier(index, seq)
+        texts, continued = lengthen(self.call, messages, draft["texts"], section.words, place, self.sampling,
+                                    self.style, earlier)
+        texts, found = clean(texts, place, earlier)
+        found = [f + c for f, c in zip(found, continued)]
         defects = [dict(Counter(d) + f) for d, f in zip(draft.get("defects") or [{}] * len(texts), found)]
         self.files.write_json(f"{name}/{index}", {"prompt": draft["prompt"], "texts": texts, "defects": defects}, seq)
         after = [count_words(t) for t in texts]
