@@ -19,8 +19,10 @@ writer against agentwrite, both orders, counted only when both orders agree
 of the pipelines. Prints a table and writes bench/results/quality.json.
 
     .venv/bin/python bench/quality.py [--model NAME] [--judge-model NAME] [--ids 6,14] [--no-judge]
+    .venv/bin/python bench/quality.py --judge-only            # judge the documents the results file holds
 
-About 40 minutes on 2 AVX-512 cores with the 0.5B writer and the 1.5B judge.
+The documents are written to the results file as soon as they are all written, before the judge
+starts, so a run stopped while judging keeps them and `--judge-only` judges them later.
 """
 
 from __future__ import annotations
@@ -226,6 +228,7 @@ def main() -> None:
     parser.add_argument("--ids", default=None, help="comma-separated LongBench-Write prompt indexes")
     parser.add_argument("--concurrency", type=int, default=12, help="documents written at once")
     parser.add_argument("--no-judge", action="store_true", help="skip the pairwise preference")
+    parser.add_argument("--judge-only", action="store_true", help="judge the documents already in --out")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "quality.json"))
     args = parser.parse_args()
     os.environ.setdefault("WRITER_DATA_DIR", tempfile.mkdtemp(prefix="writer-quality-"))
@@ -234,35 +237,52 @@ def main() -> None:
     from writer.engines import close_engines, get_engine
     from writer.engines.models import DEFAULT_MODEL
 
-    ids = [int(x) for x in args.ids.split(",")] if args.ids else IDS
-    items = load_prompts(ids)
-    model = args.model or DEFAULT_MODEL
-    from bench.machine import stamp
+    out = Path(args.out)
+    if args.judge_only:
+        saved = json.loads(out.read_text())
+        meta, rows = saved["meta"], {(r["id"], r["system"]): r for r in saved["documents"]}
+        items = load_prompts(sorted({r["id"] for r in saved["documents"]}))
+        from bench.machine import stamp
 
-    meta = {**stamp(), "model": model,
-            "judge_model": None if args.no_judge else args.judge_model}
-    started = time.perf_counter()
-    engine = get_engine(engine_settings(engine="vllm", model=model))
-    rows = write_all(items, engine, args.concurrency)
-    meta["write_seconds"] = round(time.perf_counter() - started, 1)
-    score(rows, items)
+        meta["judged"] = stamp()  # the documents keep the stamp of the run that wrote them
+    else:
+        ids = [int(x) for x in args.ids.split(",")] if args.ids else IDS
+        items = load_prompts(ids)
+        model = args.model or DEFAULT_MODEL
+        from bench.machine import stamp
+
+        meta = {**stamp(), "model": model, "judge_model": None}
+        started = time.perf_counter()
+        engine = get_engine(engine_settings(engine="vllm", model=model))
+        rows = write_all(items, engine, args.concurrency)
+        meta["write_seconds"] = round(time.perf_counter() - started, 1)
+        score(rows, items)
+        save(out, meta, rows, items, [])
     verdicts: list[dict] = []
     if not args.no_judge:
-        if args.judge_model != model:
+        if args.judge_model != meta["model"]:
             close_engines()  # free the writer's memory before the judge loads
+        meta["judge_model"] = args.judge_model
         started = time.perf_counter()
         verdicts = judge_pairs(rows, items, get_engine(engine_settings(engine="vllm", model=args.judge_model)))
         meta["judge_seconds"] = round(time.perf_counter() - started, 1)
     close_engines()
-    summary = summarise(rows, items, verdicts)
+    summary = save(out, meta, rows, items, verdicts)
     print_table(rows, items, summary, verdicts, meta)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    documents = [{**r, "calls": dict(r.get("calls", {}))} for r in rows.values()]
-    out.write_text(json.dumps({"meta": meta, "summary": summary, "verdicts": verdicts, "documents": documents},
-                              indent=1, ensure_ascii=False))
     print(f"\nwrote {out}")
 
+
+def save(out: Path, meta: dict, rows: dict, items: list[dict], verdicts: list[dict]) -> dict:
+    """Write the results file (replaced whole, so a stopped run leaves the last complete one) and return the
+    summary."""
+    from writer.atomic import write_atomic
+
+    summary = summarise(rows, items, verdicts)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    documents = [{**r, "calls": dict(r.get("calls", {}))} for r in rows.values()]
+    write_atomic(out, json.dumps({"meta": meta, "summary": summary, "verdicts": verdicts, "documents": documents},
+                                 indent=1, ensure_ascii=False))
+    return summary
 
 if __name__ == "__main__":
     main()
