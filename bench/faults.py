@@ -499,7 +499,7 @@ class Bench:
         tag = uuid.uuid4().hex
         instruction = f"Write an essay about {self.rng.choice(TOPICS)} (served)."
         out = self.work / "served.md"
-        proc, log = self.spawn(["compose", instruction, "--words", "600", "--engine", "openai", "--base-url", url,
+        proc, log = self.spawn(["compose", instruction, "--words", "1200", "--engine", "openai", "--base-url", url,
                                 "--model", "served", "--mode", "sequential", "-o", str(out)], tag)
         try:
             if self.wait_for_section(instruction, proc):
