@@ -140,6 +140,8 @@ def usable_sections(raw_sections) -> tuple[list[dict], list[str]]:
         seen_points.add(p)
         seen_shapes.add(shape)
         unique.append(item)
+    unique, unwritable = _writable(unique)
+    repairs += unwritable
     if placeholders:
         repairs.append(f"dropped {len(placeholders)} placeholder section(s) ({', '.join(map(repr, placeholders[:3]))}"
                        + (", ...)" if len(placeholders) > 3 else ")"))
@@ -162,6 +164,33 @@ def brief_point(point: str) -> str:
     if len(ends) <= POINT_SENTENCES and ends[-1] == len(point.rstrip()):
         return point
     return point[:ends[min(len(ends), POINT_SENTENCES) - 1]].strip()
+
+
+# Sections of a book's apparatus, not of its prose: the pipeline writes prose under each title, so a "References"
+# section is made-up citations and a "Contact" section a made-up address (the 0.5B planned "References",
+# "Appendices" and "Contact" into a travel guide). A glossary is prose of a kind, and stays.
+_BACK_MATTER = re.compile(
+    r"(references?|bibliography|works cited|sources|citations|notes|endnotes|footnotes|index|appendix|appendices"
+    r"|appendix [a-z0-9]+|contacts?|contact (us|information|details|info)|acknowledge?ments?|about the authors?"
+    r"|table of contents|contents|further reading|references and further reading|useful links|links)")
+
+
+def _writable(items: list[dict]) -> tuple[list[dict], list[str]]:
+    """The sections without back matter (`_BACK_MATTER`) and without a second close: one section concludes (the
+    0.5B planned "Conclusion" and then "Summary"); the first close is kept, later ones are dropped."""
+    kept, repairs, closed = [], [], False
+    for item in items:
+        title = _norm(item["title"])
+        if _BACK_MATTER.fullmatch(title):
+            repairs.append(f"dropped section {item['title']!r}: back matter, not prose")
+            continue
+        if _CLOSING.match(title):
+            if closed:
+                repairs.append(f"dropped section {item['title']!r}: a second close")
+                continue
+            closed = True
+        kept.append(item)
+    return kept, repairs
 
 
 _OPENING = re.compile(r"^(introduction|prologue|overview|opening|preface)\b")
@@ -189,6 +218,8 @@ def complete_plan(instruction: str, target_words: int, items: list[dict], min_se
     change: missing ones get the median of those given, then all are scaled to sum to the target, keeping the
     user's proportions (no 150-1000 word bounds: the user chose them)."""
     repairs: list[str] = []
+    if not keep_sections:  # parts planned one by one may each bring a close
+        items, repairs = _writable(list(items))
     unique = list(items) if keep_sections else _opening_first_close_last(list(items))
     if unique != list(items):
         repairs.append("moved sections into reading order: an opening first, a background next, a close last")

@@ -276,3 +276,41 @@ def test_a_main_point_written_as_a_paragraph_is_cut_to_its_first_whole_sentences
     one = "Tea reached London in the 1650s through Dutch traders."
     assert usable_sections([sec("Arrival", one)]) == ([{"title": "Arrival", "main_point": one, "words": 300}], [])
 
+
+
+def test_back_matter_and_a_second_close_are_dropped_and_recorded():
+    """The 0.5B planned a travel guide as Introduction, History, Culture, Lifestyle, References, Appendices,
+    Contact, Conclusion, Summary: the pipeline would write made-up references and addresses, and close twice."""
+    titles = ["Introduction", "History", "Culture", "Lifestyle", "References", "Appendices", "Contact",
+              "Conclusion", "Summary"]
+    sections, repairs = repair_plan("A Hong Kong travel guide, approximately 3000 words", 3000,
+                                    [sec(t, f"What a visitor should know about {t.lower()} in Hong Kong.")
+                                     for t in titles])
+    assert [s.title for s in sections] == ["Introduction", "History", "Culture", "Lifestyle", "Conclusion"]
+    assert sum(s.words for s in sections) == 3000
+    for dropped in ("'References': back matter", "'Appendices': back matter", "'Contact': back matter",
+                    "'Summary': a second close"):
+        assert any(dropped in r for r in repairs), repairs
+    assert not any("generic" in r for r in repairs)
+
+
+@pytest.mark.parametrize("title", ["Sources of Funding", "Contact with Europe", "A Summary of the Evidence",
+                                   "Glossary", "Notes on Brewing", "Indexing the Collection"])
+def test_titles_that_only_start_like_back_matter_are_kept(title):
+    items, repairs = usable_sections([sec("Opening"), sec(title), sec("Closing Thoughts")])
+    assert [i["title"] for i in items] == ["Opening", title, "Closing Thoughts"] and not repairs
+
+
+def test_the_follow_up_asks_again_when_dropped_back_matter_leaves_too_few():
+    """A reply whose sections are mostly back matter is short of sections: the model is asked for the rest."""
+    first = json.dumps({"sections": [sec("The First Tea Houses", "How tea houses began in Tang China."),
+                                     sec("References"), sec("Bibliography"), sec("Index"), sec("Appendix A")]})
+    full = json.dumps({"sections": [sec(t, f"How {t.lower()} shaped the history of tea.") for t in
+                                    ["The First Tea Houses", "Tea on the Silk Road", "The Dutch Trade",
+                                     "Tea in Britain", "Plantations in India", "Tea Today"]]})
+    replies = iter([first, full])
+    engine = ScriptedEngine(reply=lambda req: next(replies))
+    plan, _ = AgentWritePlanner(CallRecorder(engine)).plan(INSTRUCTION, TargetLength(2000, "instruction"))
+    assert [s.title for s in plan.sections][:2] == ["The First Tea Houses", "Tea on the Silk Road"]
+    assert not any(s.title in ("References", "Bibliography", "Index", "Appendix A") for s in plan.sections)
+    assert any("asked for the rest" in r for r in plan.repairs)
