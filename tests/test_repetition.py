@@ -32,3 +32,16 @@ def test_phrase_cycling_inside_one_endless_sentence_is_cut():
 def test_short_repeated_sentences_are_not_loops():
     text = "Yes. No. Yes. No. It was late. It was late."
     assert loop_start(text) is None
+
+
+def test_a_run_of_emoji_is_a_loop():
+    """After a refusal the 0.5B wrote 900 tokens of one emoji: the guard counts symbols as words."""
+    head = "I'm happy to help! 🌟 🚀"
+    cut = cut_loop(head + " 🌍" * 60)
+    assert cut.startswith(head) and cut.count("🌍") < 12
+
+
+def test_emoji_and_typographic_punctuation_in_prose_are_not_loops():
+    text = ("We planted the beds in spring — tomatoes, beans and squash 🌱. By June the beans had climbed the fence "
+            "… and the squash had taken the path 🌱. “Next year,” my neighbour said, “plant less squash.” 🌱")
+    assert loop_start(text) is None

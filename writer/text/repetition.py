@@ -6,7 +6,7 @@ text, so drafts are cut at the first sign of a loop and the pipeline writes on f
 
 Two signals, both rare in normal prose:
 - a sentence of at least `MIN_SENTENCE_WORDS` words that already appeared earlier in the draft;
-- an 8-word sequence occurring for the third time.
+- an 8-word sequence occurring for the third time (emoji and other symbols count as words).
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ NGRAM = 8
 MAX_NGRAM_SEEN = 2
 LOOP_CHECK_TOKENS = 48  # engines watching a generation (`stop_on_loop`) check it this often, in tokens
 _SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]*")
-_WORD = re.compile(r"\w+", re.UNICODE)  # with offsets: loop_start says where the loop begins
+# words, and symbols that are not punctuation (emoji): "🌍 🌍 🌍 ..." is a loop too (the 0.5B wrote 900 tokens of
+# it after a refusal, unseen by a guard that counted only words). With offsets: loop_start says where it begins.
+_WORD = re.compile(r"\w+|[^\w\s\x00-\x7f\u2000-\u206f\u3000-\u303f\uff00-\uffef]", re.UNICODE)
 
 
 def _norm(sentence: str) -> tuple[str, ...]:
