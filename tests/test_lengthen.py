@@ -40,3 +40,39 @@ def test_extender_leaves_a_draft_whose_follow_up_would_not_fit_the_window():
     out = extend(CallRecorder(engine), [Thread(history, fits)], messages, 300, Place())
     assert count_words(out[0].text) > 60 and out[0].messages[0] == messages[0] and len(out[0].messages) == 3
     assert [len(r.messages) for r in engine.requests] == [3, 4]
+
+
+def test_a_continuation_that_only_loops_is_pushed_once_then_left():
+    """The 0.5B, continued after a loop was cut, wrote the same sentence again three times: a continuation
+    whose words are all cut gained nothing, so the next one penalises repeats more, and after two in a row the
+    draft is left to the check instead of spending more calls."""
+    from writer.calls import CallRecorder
+    from writer.engines.base import Message, Sampling
+    from writer.pipeline.drafting import STUCK_REPETITION_PENALTY, lengthen
+    from writer.text.defects import Place
+
+    draft = prose(200, seed=4)
+    last = draft.rsplit(". ", 1)[0].rsplit(". ", 1)[-1] + "."  # the draft's second-last sentence, said again
+    engine = ScriptedEngine(reply=lambda req: " " + last)
+    messages = [Message(role="user", content="Write about tea.")]
+    texts, cut = lengthen(CallRecorder(engine), messages, [draft], 300, Place(), Sampling())  # no Extender
+    continues = [r for r in engine.requests if r.continue_final]
+    assert len(continues) == 2  # not MAX_CONTINUATIONS
+    assert continues[0].repetition_penalty == Sampling().repetition_penalty
+    assert continues[1].repetition_penalty == STUCK_REPETITION_PENALTY
+    assert texts == [draft]  # the repeated sentence was cut as a loop each time
+
+
+def test_a_continuation_that_adds_text_keeps_going():
+    from writer.calls import CallRecorder
+    from writer.engines.base import Message, Sampling
+    from writer.pipeline.drafting import MAX_CONTINUATIONS, lengthen
+    from writer.text.defects import Place
+
+    seeds = iter(range(50, 60))
+    engine = ScriptedEngine(reply=lambda req: " " + prose(20, seed=next(seeds)))
+    texts, _ = lengthen(CallRecorder(engine), [Message(role="user", content="Write about tea.")],
+                        [prose(200, seed=4)], 300, Place(), Sampling())
+    continues = [r for r in engine.requests if r.continue_final]
+    assert len(continues) == MAX_CONTINUATIONS and count_words(texts[0]) == 200 + 20 * MAX_CONTINUATIONS
+    assert all(r.repetition_penalty == Sampling().repetition_penalty for r in continues)

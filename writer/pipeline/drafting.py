@@ -35,6 +35,10 @@ from writer.text.repetition import cut_loop
 EXTEND_BELOW = 0.6  # a draft under this share of its budget is enriched by the Extender before it is continued
 MAX_CONTINUATIONS = 3
 EXTEND_ROUNDS = 2  # Self-Lengthen micro-iterations at most
+# A continuation that adds fewer words than this once they are cleaned gained nothing: the next one penalises
+# repeats more, and after two such in a row the draft is left as it is (the check re-runs the section)
+MIN_GAIN_WORDS = 5
+STUCK_REPETITION_PENALTY = 1.2
 def prose_request(messages: list[Message], max_tokens: int, min_tokens: int, place: Place, sampling: Sampling,
                   continue_final: bool = False) -> ChatRequest:
     return ChatRequest(messages=messages, max_tokens=max_tokens, min_tokens=min_tokens, continue_final=continue_final,
@@ -84,18 +88,22 @@ def lengthen(call: CallRecorder, messages: list[Message], texts: list[str], word
             break
     if records and call.store is not None and call.run_id is not None:
         call.store.save_role_records(call.run_id, place.index, records)
+    gained_nothing = Counter()  # continuations in a row whose words were all cut (a loop, a repeat)
     for _ in range(MAX_CONTINUATIONS):
-        short = [i for i, t in enumerate(threads) if _short(t.text, words)]
+        short = [i for i, t in enumerate(threads) if _short(t.text, words) and gained_nothing[i] < 2]
         if not short:
             break
         requests = []
         for i in short:
+            # the same prefix tends to bring the same loop back: after one that kept nothing, penalise repeats more
+            pushed = sampling if not gained_nothing[i] else sampling.model_copy(
+                update={"repetition_penalty": max(STUCK_REPETITION_PENALTY, sampling.repetition_penalty)})
             more = int((words - count_words(threads[i].text)) * TOKENS_PER_WORD) + 16
             if not fits(call.engine, threads[i].messages, threads[i].text, new_tokens=more):
                 threads[i] = Thread(messages, threads[i].text)  # the section prompt alone was budgeted to fit
             text = threads[i].text.rstrip()
             requests.append(prose_request(threads[i].answered_by(text), int(more * 1.2), int(more * 0.7), place,
-                                          sampling, continue_final=True))
+                                          pushed, continue_final=True))
         additions = call("continue", requests, template=SECTION_TEMPLATE, section_index=place.index)
         if not any(a.text.strip() for a in additions):
             break
@@ -106,7 +114,9 @@ def lengthen(call: CallRecorder, messages: list[Message], texts: list[str], word
             cut[i] += removed
             # the draft as the engine wrote it, unless something was cut: the next continuation then prefills the
             # cut text (a cache miss), so the model does not see, and go on from, what it should not have said
+            before = count_words(threads[i].text)
             threads[i] = Thread(threads[i].messages, cleaned.text if removed else text)
+            gained_nothing[i] = gained_nothing[i] + 1 if count_words(threads[i].text) < before + MIN_GAIN_WORDS else 0
     return [fit_length(t.text, words) for t in threads], cut
 
 
