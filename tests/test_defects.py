@@ -334,3 +334,37 @@ def test_a_list_whose_first_item_was_cut_starts_at_one_and_no_bare_marker_ends_a
         "These include:\n\n1. Libraries in the United States lend books.")
     assert end_at_sentence("Libraries lend books to everyone.\n\n2. Libraries in the", 3) == (
         "Libraries lend books to everyone.")
+
+
+def test_the_piece_announcing_itself_is_cut_wherever_the_sentence_is():
+    """From a 0.5B report on refugees: an introduction saying what "the article aims to" do, a later section ending
+    its first paragraph with "In this piece, we will explore ...", and a close opening with "The piece will cover"."""
+    aims = f"{P1} The article aims to provide an overview of these issues and how they affect local communities."
+    cleaned = remove_defects(f"{aims}\n\n{P2}", middle(0))
+    assert cleaned.text == f"{P1}\n\n{P2}" and cleaned.found == Counter(chatter=1)
+    will = f"{P1} In this piece, we will explore the background of library funding and the measures taken."
+    assert remove_defects(f"{will}\n\n{P2}", middle(1)).text == f"{P1}\n\n{P2}"
+    cover = f"The piece will cover the background of these grants, including their causes and impacts. {P2}"
+    assert remove_defects(f"{P1}\n\n{cover}", middle(2)).text == f"{P1}\n\n{P2}"
+
+
+@pytest.mark.parametrize("prose", [
+    "The guide will cover the entrance fee for the whole group, and lunch is served at the harbour.",
+    "The text will appear on the screen once the reader taps the page.",
+    "Her essay aims at nothing less than a new history of the town.",
+])
+def test_prose_about_guides_and_texts_is_not_the_piece_announcing_itself(prose):
+    assert kinds(f"{P1} {prose}\n\n{P2}", middle(1)) == Counter(), prose
+
+
+def test_our_last_section_instruction_said_back_is_an_echo():
+    text = f"{P1}\n\nThis is the last section: bring the piece to a close.\n\n{P2}"
+    cleaned = remove_defects(text, middle(3))
+    assert cleaned.text == f"{P1}\n\n{P2}" and cleaned.found == Counter(echo=1)
+
+
+def test_a_section_starting_in_lower_case_is_capitalised():
+    """The 0.5B began its first section " refugees in Sudan and South Sudan have been facing ..."."""
+    assert remove_defects(" refugees in Sudan have faced hunger for years. " + P1, middle(0)).text.lstrip().startswith(
+        "Refugees in Sudan")
+    assert remove_defects("iPhone sales rose that year. " + P1, middle(0)).text.startswith("iPhone sales")

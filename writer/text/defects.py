@@ -92,7 +92,14 @@ _META = re.compile(
     # a section describing itself: "This section introduces the history of ...", "... provides a deeper understanding"
     r"|^\W*this (?:section|chapter|part) (?:also |then |first )?(?:introduces|provides (?:a|an) (?:\w+ )?"
     r"(?:overview|understanding|introduction|look|summary)|highlights|touches on|outlines|summari[sz]es|includes "
-    r"(?:examples|a discussion|an overview))\b", re.IGNORECASE)
+    r"(?:examples|a discussion|an overview))\b"
+    # the piece announcing itself: "The article aims to provide an overview of ...", "The piece will cover ..."
+    r"|\b(?:the|this) (?:piece|article|essay|report|post|guide|paper|text|section|introduction) (?:aims|seeks|sets out|"
+    r"intends|is going|is intended) to\b"
+    r"|\b(?:the|this) (?:piece|article|essay|report|post|paper|section) will (?:also |then |now |first )?"
+    r"(?:cover|explore|discuss|examine|provide|look at|focus on|delve|outline|describe|highlight|introduce|address)\b"
+    r"|\bin this (?:piece|article|essay|report|post|guide|paper|text|section|part|chapter),? (?:we|i) (?:will|shall|'ll|"
+    r"are going to|explore|discuss|examine|look at)\b", re.IGNORECASE)
 # A sentence that goes on describing the piece after one of the above ("It also covers ...", "Finally, it concludes
 # by ..."): counted towards a paragraph that describes the piece, never cut on its own (prose says "It covers 40 acres")
 _META_CONTINUED = re.compile(
@@ -114,7 +121,10 @@ _SCAFFOLD = re.compile(
     r"\boutline of the whole text\b|<- (?:this|you write)|\bcontinue the text\b|\bdo not repeat it\b|"
     r"\bthe piece is written in \d+ sections\b|\bwrite section \d+\b|earlier text omitted|"
     r"\ban earlier attempt at this was rejected\b|\bdo better this time\b|\blonger,? more detailed version\b|"
-    r"\bwhat (?:it|you) (?:already says|wrote above)\b|\bcomes? after this one\b|\bthe reader has just read section\b",
+    r"\bwhat (?:it|you) (?:already says|wrote above)\b|\bcomes? after this one\b|\bthe reader has just read section\b|"
+    r"\bthis is the last section\s*:|\bbring the piece to a close\b|\bmore sections follow\b|"
+    r"\bdo not introduce the subject again\b|\bgive only the text of this section\b|\bno remarks about the text\b|"
+    r"\bgo on from where the text so far ends\b",
     re.IGNORECASE)
 _NUMBERED = re.compile(r"^\s*\d{1,2}[.)]\s+")
 
@@ -398,7 +408,7 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
             continue
         for n, (s, e) in enumerate(spans):
             sentence = text[s:e]
-            if n == 0 and _META.search(sentence) and len(spans) > 1:
+            if _META.search(sentence) and len(spans) > 1:  # the piece describing itself, wherever it does
                 found.append(Finding("chatter", s, e, sentence))
                 continue
             said = tokens(sentence)
@@ -532,6 +542,7 @@ def remove_defects(text: str, place: Place | None = None, earlier: str = "") -> 
     if place is not None:
         text = drop_stray_script(text, place.instruction)
     for _ in range(4):
+        text = capitalise_start(text)
         findings = find_defects(text, place, earlier)
         cuttable = [f for f in findings if f.cuttable]
         if not cuttable:
@@ -541,6 +552,16 @@ def remove_defects(text: str, place: Place | None = None, earlier: str = "") -> 
             text, [(f.start, len(text) if f.to_end else f.end) for f in cuttable])))  # no "3. 5." after a cut item
     findings = find_defects(text, place, earlier)
     return Cleaned(text=text, found=found + Counter(f.kind for f in findings), left=findings)
+
+
+_LOWER_START = re.compile(r"^(\s*)([a-z])(?=[a-z]*[\s,.;:!?])")
+
+
+def capitalise_start(text: str) -> str:
+    """`text` with its first word capitalised when it is a plain lower-case word: the 0.5B began a section
+    " refugees in Sudan ...", and a cut can leave a section starting mid-sentence-case. A word with capitals or
+    digits in it ("iPhone", "x2") stays as it is."""
+    return _LOWER_START.sub(lambda m: m.group(1) + m.group(2).upper(), text, count=1)
 
 
 def feedback(left: Sequence[Finding]) -> str:
