@@ -368,3 +368,15 @@ def test_a_section_starting_in_lower_case_is_capitalised():
     assert remove_defects(" refugees in Sudan have faced hunger for years. " + P1, middle(0)).text.lstrip().startswith(
         "Refugees in Sudan")
     assert remove_defects("iPhone sales rose that year. " + P1, middle(0)).text.startswith("iPhone sales")
+
+
+def test_a_paragraph_describing_the_story_is_chatter():
+    """A 0.5B ghost story ended a middle section with a paragraph about the story instead of the story."""
+    about = ("This story provides a more detailed account of the ghosts' behavior and the reasons why they are hiding "
+             "in the house. It also gives Alex the opportunity to confront the ghosts. The story explores themes such "
+             "as power, courage, and resilience. The story also touches on the dangers of living in a haunted house. "
+             "The story ends with Alex returning to the safe house.")
+    assert remove_defects(f"{P1}\n\n{P2}\n\n{about}", middle(1)).text == f"{P1}\n\n{P2}"
+    told = ('"The story ends with the king asleep," Grandmother said, and closed the book. We begged for another, '
+            "but she only laughed and sent us up the stairs to bed.")
+    assert kinds(f"{P1}\n\n{told}", middle(1)) == Counter()

@@ -98,13 +98,15 @@ _META = re.compile(
     r"intends|is going|is intended) to\b"
     r"|\b(?:the|this) (?:piece|article|essay|report|post|paper|section) will (?:also |then |now |first )?"
     r"(?:cover|explore|discuss|examine|provide|look at|focus on|delve|outline|describe|highlight|introduce|address)\b"
+    r"|^\W*this (?:story|tale) (?:provides|offers|gives (?:a|an|the reader))\b"
     r"|\bin this (?:piece|article|essay|report|post|guide|paper|text|section|part|chapter),? (?:we|i) (?:will|shall|'ll|"
     r"are going to|explore|discuss|examine|look at)\b", re.IGNORECASE)
 # A sentence that goes on describing the piece after one of the above ("It also covers ...", "Finally, it concludes
 # by ..."): counted towards a paragraph that describes the piece, never cut on its own (prose says "It covers 40 acres")
 _META_CONTINUED = re.compile(
-    r"^\W*(?:finally, |lastly, |additionally, )?it (?:also |then |further )?(?:covers|includes|highlights|touches on|"
-    r"discusses|explores|examines|describes|provides|concludes|introduces|outlines|delves)\b", re.IGNORECASE)
+    r"^\W*(?:finally, |lastly, |additionally, )?(?:it|the (?:story|tale|piece|article|essay)) (?:also |then |further )?"
+    r"(?:covers|includes|highlights|touches on|discusses|explores|examines|describes|provides|concludes|introduces|"
+    r"outlines|delves|begins with|ends with)\b", re.IGNORECASE)
 
 _CODE = re.compile(r"^\s*(?:```|~~~|def \w+\(|class \w+[:(]|import \w+|from \w+ import|#include|public static|"
                    r"function \w+\(|(?:var|let|const) \w+ =|print\(|console\.log|SELECT .+ FROM )")
