@@ -3,6 +3,8 @@ stand in for both models; which one made each call is in the store."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from scripted_engine import ScriptedEngine
 
@@ -85,3 +87,46 @@ def test_a_plan_model_is_refused_for_a_served_engine_or_an_engine_instance():
                        plan_model="qwen2.5-coder-1.5b")
     with pytest.raises(UsageError, match="engine given by name"):
         writer.compose(INSTRUCTION, engine=ScriptedEngine(plan_reply=PLAN), plan_model="qwen2.5-coder-1.5b")
+
+
+def test_a_dataset_job_plans_every_document_on_the_plan_model_before_the_writer_starts(two_models, tmp_path,
+                                                                                        store, monkeypatch):
+    """`plan_job`: the plan model plans all the documents (one engine, closed after), then the writer writes them;
+    a plan the plan model fails is left to the writer's model."""
+    from writer.dataset.jobs import create_job, plan_job, run_job
+
+    lines = [json.dumps({"instruction": f"Write a 900-word article about the history of {topic}.", "length": 900})
+             for topic in ("public libraries", "lighthouses", "FAILS")]
+    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n")
+    job, _ = create_job(store, tmp_path / "in.jsonl", out=tmp_path / "docs", engine_name="vllm",
+                        model="qwen2.5-coder-0.5b", concurrency=3, plan_model="qwen2.5-coder-1.5b")
+    log = two_models
+    from writer.pipeline import run as run_module
+
+    def make_planner(llm, options):  # the plan model fails the third instruction's plan
+        planner = run_module.make_planner(llm, options)
+        plan = planner.plan
+
+        def failing(instruction, target):
+            if "FAILS" in instruction:
+                raise RuntimeError("plan model hiccup")
+            return plan(instruction, target)
+
+        planner.plan = failing
+        return planner
+
+    monkeypatch.setattr("writer.dataset.jobs.make_planner", make_planner)
+    assert plan_job(store, job) == 2
+    assert log[-1] == ("close", "qwen2.5-coder-1.5b")  # closed before any writing
+    items = store.job_items(job)
+    assert all(it.run_id for it in items) and all(it.status == "pending" for it in items)
+    planned = [store.load_plan(it.run_id) for it in items]
+    assert [p is not None for p in planned] == [True, True, False]
+    assert [s.title for s in planned[0].sections] == ["Ancient archives", "Subscription libraries", "Free to all"]
+    writer_model = Model("qwen2.5-coder-0.5b", [], plan_reply=PLAN)
+    status = run_job(store, job, writer_model)
+    assert status.counts["done"] == 3
+    for it, plan in zip(store.job_items(job), planned):
+        assert store.get_run(it.run_id).options["plan_model"] == "qwen2.5-coder-1.5b"
+        plan_calls = {c.model for c in store.calls(it.run_id) if c.stage == "plan"}
+        assert plan_calls == ({"qwen2.5-coder-1.5b"} if plan is not None else {"qwen2.5-coder-0.5b"})

@@ -28,10 +28,11 @@ from writer.cli.options import BaseUrlOpt, EngineOpt, ModelOpt, fail
 from writer.config import engine_settings
 from writer.dataset.events import ItemDone, ItemFailed, JobEvent, JobStarted, PairsJudging, WorkersReady
 from writer.dataset.instructions import read_topics, synthesize, write_instructions
-from writer.dataset.jobs import create_job, finished_status, job_status, judge_job_pairs, run_job
+from writer.dataset.jobs import create_job, finished_status, job_status, judge_job_pairs, plan_job, run_job, todo
 from writer.engines import check_engine_name, check_settings, close_engines, resolve_engine
 from writer.engines.models import DEFAULT_MODEL
 from writer.errors import EmptyExportError, UsageError, WriterError
+from writer.pipeline.planning import plan_model_settings
 from writer.store import Store
 
 dataset_app = typer.Typer(help="Dataset jobs: write many documents, export SFT/DPO/lengthen data.",
@@ -99,6 +100,11 @@ def _run(store, job_id: str, *, concurrency: int | None, ray: str | None, worker
     progress = JobProgress(enabled=sys.stderr.isatty())
     try:
         with progress.progress:
+            plan_model = (store.get_job(job_id).options or {}).get("plan_model")
+            if plan_model and todo(store, job_id):
+                err.print(f"plan model: {plan_model} plans the documents first, then the writer's model writes them")
+                planned = plan_job(store, job_id, concurrency=concurrency)
+                err.print(f"planned {planned} document(s) on {plan_model}")
             if ray is not None:
                 from writer.dataset.ray_runner import run_job_ray
 
@@ -147,6 +153,10 @@ def generate(
     judge_model: Optional[str] = typer.Option(None, "--judge-model",
                                               help="Model of the model judges (default: WRITER_JUDGE_MODEL, config "
                                                    "judge_model, else the strongest installed)."),
+    plan_model: Optional[str] = typer.Option(None, "--plan-model",
+                                             help="Plan every document on this model first, then write them on "
+                                                  "--model (default: WRITER_PLAN_MODEL, config plan_model, else "
+                                                  "the writer's model plans)."),
     model: Optional[str] = ModelOpt,
     engine: Optional[str] = EngineOpt,
     base_url: Optional[str] = BaseUrlOpt,
@@ -164,6 +174,7 @@ def generate(
         settings = engine_settings(engine=engine, model=model, base_url=base_url)
         check_settings(settings)  # an unknown or missing model is one line before the job exists
         options = {"engine": settings.engine, "model": settings.model, "base_url": settings.base_url}
+        plans = plan_model_settings(plan_model, settings)  # a plan model not installed is one line, now
         if model_judges(names):
             choice = choose_judge_model(settings.engine, judge_model,
                                         settings.base_url if settings.engine == "openai" else None)
@@ -174,7 +185,8 @@ def generate(
         job_id, parsed = create_job(store, instructions, out=out_dir, engine_name=settings.engine,
                                     model=settings.model or _default_model(settings.engine), samples=samples,
                                     concurrency=concurrency, words_field=words_field, name=job, judges=names,
-                                    engine_options=options, judge_model=judge_model)
+                                    engine_options=options, judge_model=judge_model,
+                                    plan_model=plans.model if plans else None)
     except WriterError as exc:
         fail(exc)
     for s in parsed.skipped:

@@ -14,6 +14,10 @@ else WRITER_JUDGE_MODEL / config, else the strongest installed model), started o
 the writer's own engine when it is the same model. `pairwise` compares the samples of each instruction
 once all of them are written (`writer.dataset.judging.judge_job_pairs`), every pair in both orders, in one
 engine batch.
+
+With a plan model (the job's `plan_model`, `--plan-model`), every document is planned on it first
+(`plan_job`: one plan engine, K plans at once), that engine is closed, and only then does the writer's
+engine start and write them; the two models never hold memory and cores at once.
 """
 
 from __future__ import annotations
@@ -38,12 +42,13 @@ from writer.dataset.events import (
     ignore,
 )
 from writer.dataset.judging import DEFAULT_JUDGES, PAIRWISE, document_judges, job_judge_engine, judge_job_pairs
-from writer.engines import is_concurrent
+from writer.engines import is_concurrent, settings_for
 from writer.engines.base import Engine
 from writer.engines.batching import shareable
 from writer.errors import UsageError
 from writer.events import RunCreated, SectionDone
-from writer.pipeline.run import continue_run, create_run
+from writer.pipeline.planning import plan_model_settings, plan_runs
+from writer.pipeline.run import continue_run, create_run, make_planner
 from writer.stop_signals import received as stop_received
 from writer.store import JobItemRow, JobRow, Store
 from writer.text.lengths import MAX_WORDS, TargetLength, count_words, resolve_target
@@ -146,16 +151,18 @@ def output_folder(out: str | Path) -> Path:
 def create_job(store: Store, instructions: str | Path, *, out: str | Path, engine_name: str, model: str,
                samples: int = 1, concurrency: int = 8, words_field: str = "length", name: str | None = None,
                judges: list[str] | None = None, engine_options: dict | None = None,
-               judge_model: str | None = None) -> tuple[str, ParsedInstructions]:
+               judge_model: str | None = None, plan_model: str | None = None) -> tuple[str, ParsedInstructions]:
     """Store a new job for `instructions` (every item pending); returns its name and what was parsed.
-    `judge_model`: the model judges' model (None: the default judge model when the job runs)."""
+    `judge_model`: the model judges' model (None: the default judge model when the job runs). `plan_model`:
+    the model that plans every document before the writer's model writes them (None: the writer plans)."""
     if concurrency < 1:
         raise UsageError(f"concurrency must be at least 1, got {concurrency}", option="concurrency")
     parsed = read_instructions(instructions, samples=samples, words_field=words_field)
     folder = output_folder(out)
     name = name or Path(instructions).stem
     options = {"out": str(folder), "samples": samples, "concurrency": concurrency, "words_field": words_field,
-               "judges": list(judges or DEFAULT_JUDGES), "engine": engine_options or {}, "judge_model": judge_model}
+               "judges": list(judges or DEFAULT_JUDGES), "engine": engine_options or {}, "judge_model": judge_model,
+               "plan_model": plan_model}
     store.create_job(name, str(Path(instructions).expanduser().resolve()), engine_name, model, options,
                      parsed.items, parsed.skipped)
     return name, parsed
@@ -224,9 +231,8 @@ def process_item(store: Store, job: JobRow, item: JobItemRow, engine: Engine,
             output = Path(opts["out"]) / f"{item.line:05d}-{item.sample + 1}.md" if opts.get("out") else None
             if run_id is None:
                 store.update_item(item.id, status="running", error=None)
-                run_id = create_run(store, item.instruction, TargetLength(item.required_words, "option"),
-                                    engine=engine.name, model=engine.model_id, base_url=getattr(engine, "base_url", None),
-                                    mode="parallel" if is_concurrent(engine) else "sequential", on_event=record_run)
+                run_id = _create_item_run(store, item, engine.name, engine.model_id, getattr(engine, "base_url", None),
+                                          on_event=record_run)
             result = continue_run(store, run_id, engine, output_path=str(output) if output else None,
                                   on_event=record_run)
         else:
@@ -253,6 +259,40 @@ def process_item(store: Store, job: JobRow, item: JobItemRow, engine: Engine,
                           seconds=time.perf_counter() - started)
         notify(ItemFailed(item.id, f"{type(exc).__name__}: {exc}"))
         return "failed"
+
+
+def _create_item_run(store: Store, item: JobItemRow, engine: str, model: str | None, base_url: str | None, *,
+                     plan_model: str | None = None, on_event=None) -> str:
+    """The compose run that writes `item` (its id recorded on the item at once: a resume continues it)."""
+    def record(event) -> None:
+        if isinstance(event, RunCreated):
+            store.update_item(item.id, run_id=event.run_id, error=None)
+        if on_event is not None:
+            on_event(event)
+
+    return create_run(store, item.instruction, TargetLength(item.required_words, "option"), engine=engine,
+                      model=model, base_url=base_url, mode="parallel" if is_concurrent(engine) else "sequential",
+                      plan_model=plan_model, on_event=record)
+
+
+def plan_job(store: Store, job_id: str, *, concurrency: int | None = None) -> int:
+    """Plan every document still to write on the job's plan model, before the writer's engine starts; returns
+    how many were planned (0 without a plan model). Items get their runs now; a plan that fails is left to the
+    writer's model, when the item is written."""
+    job = store.get_job(job_id)
+    opts = job.options or {}
+    if not opts.get("plan_model"):
+        return 0
+    engine_opts = opts.get("engine") or {}
+    writer = settings_for(job.engine, engine_opts.get("model") or job.model, engine_opts.get("base_url"))
+    plans = plan_model_settings(opts["plan_model"], writer)
+    if plans is None:
+        return 0
+    items = todo(store, job_id)
+    run_ids = [it.run_id or _create_item_run(store, it, writer.engine, writer.model or job.model, writer.base_url,
+                                             plan_model=plans.model) for it in items]
+    return plan_runs(store, run_ids, plans, make_planner, concurrency=concurrency or opts.get("concurrency", 8),
+                     keep_going=True)
 
 
 def run_job(store: Store, job_id: str, engine: Engine, *, concurrency: int | None = None,

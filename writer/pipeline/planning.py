@@ -12,7 +12,8 @@ recorded in the run like any other (with its model id). A run whose plan is stor
 a user's `--plan`) or that needs none (a one-section text) never starts the plan model.
 
 The plan model is the one given (`plan_model=`, `--plan-model`), else WRITER_PLAN_MODEL, else
-the config file's `plan_model`; none means the writer plans. It is for the in-process engine
+the config file's `plan_model`; none means the writer plans. A dataset job plans all its documents
+this way before any is written (`plan_runs`: one plan engine, its calls batched), then writes them. It is for the in-process engine
 (vllm): a served engine plans with the server's model (a plan model given for one is refused; one
 from the environment or config is not used).
 """
@@ -20,19 +21,23 @@ from the environment or config is not used).
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Sequence
 
 from planners.base import one_section_plan
 from writer import config
 from writer.calls import CallRecorder
 from writer.config import EngineSettings
 from writer.engines import check_settings, close_engine, get_engine, is_open, settings_for
+from writer.engines.batching import shareable
 from writer.engines.models import DEFAULT_MODEL
 from writer.errors import UsageError
 from writer.events import EngineReady, EngineStarting, OnEvent, ignore
+from writer.stop_signals import received as stop_received
 from writer.store import Store
 from writer.text.lengths import TargetLength
 
-__all__ = ["PLAN_MODEL_ENV", "plan_model_settings", "plan_with_model"]
+__all__ = ["PLAN_MODEL_ENV", "plan_model_settings", "plan_runs", "plan_with_model"]
 
 PLAN_MODEL_ENV = "WRITER_PLAN_MODEL"
 
@@ -55,24 +60,56 @@ def plan_model_settings(model: str | None, writer: EngineSettings) -> EngineSett
     return settings
 
 
-def plan_with_model(store: Store, run_id: str, settings: EngineSettings, make_planner,
-                    on_event: OnEvent = ignore) -> None:
-    """Plan run `run_id` on the plan model and store the plan, unless it has one or needs none; the plan model's
-    engine is closed after, so the writer's engine starts with the machine to itself."""
+def needs_plan(store: Store, run_id: str) -> bool:
+    """Whether run `run_id` has no stored plan and needs one (not a one-section text)."""
     if store.load_plan(run_id) is not None:
-        return
+        return False
     run = store.get_run(run_id)
-    target = TargetLength(run.target_words, run.target_source)
-    if one_section_plan(run.instruction, target) is not None:
-        return
+    return one_section_plan(run.instruction, TargetLength(run.target_words, run.target_source)) is None
+
+
+def plan_runs(store: Store, run_ids: Sequence[str], settings: EngineSettings, make_planner, *,
+              concurrency: int = 1, keep_going: bool = False, on_event: OnEvent = ignore) -> int:
+    """Plan every run in `run_ids` that needs a plan on the plan model and store each plan; returns how many
+    were planned. The plan engine starts once (only if a run needs it), plans up to `concurrency` runs at
+    once so their calls share its batches, and is closed after, so the writer's engine starts with the
+    machine to itself. `keep_going` (a dataset job): a run whose planning raises is left without a plan (the
+    writer's model plans it when it is written) and the others go on; Ctrl-C and SIGTERM still stop."""
+    todo = [r for r in run_ids if needs_plan(store, r)]
+    if not todo:
+        return 0
     on_event(EngineStarting(settings.engine, settings.model))
     shared = is_open(settings)  # already open in this process (a judge, a test suite's engine): left open
     engine = get_engine(settings)
     try:
         on_event(EngineReady(engine.name, engine.model_id))
-        planner = make_planner(CallRecorder(engine, store, run_id), run.options or {})
-        plan, raw = planner.plan(run.instruction, target)
-        store.save_plan(run_id, plan, raw)
+        batched = shareable(engine) if concurrency > 1 else engine
+
+        def plan_one(run_id: str) -> bool:
+            run = store.get_run(run_id)
+            planner = make_planner(CallRecorder(batched, store, run_id), run.options or {})
+            try:
+                plan, raw = planner.plan(run.instruction, TargetLength(run.target_words, run.target_source))
+            except Exception:
+                if not keep_going or stop_received() is not None:
+                    raise
+                return False
+            store.save_plan(run_id, plan, raw)
+            return True
+
+        if concurrency > 1 and len(todo) > 1:
+            with ThreadPoolExecutor(max_workers=min(concurrency, len(todo)), thread_name_prefix="plan") as pool:
+                planned = sum(f.result() for f in [pool.submit(plan_one, r) for r in todo])
+        else:
+            planned = sum(plan_one(r) for r in todo)
     finally:
         if not shared:
             close_engine(engine)
+    return planned
+
+
+def plan_with_model(store: Store, run_id: str, settings: EngineSettings, make_planner,
+                    on_event: OnEvent = ignore) -> None:
+    """Plan run `run_id` on the plan model and store the plan, unless it has one or needs none; the plan model's
+    engine is closed after, so the writer's engine starts with the machine to itself."""
+    plan_runs(store, [run_id], settings, make_planner, on_event=on_event)
