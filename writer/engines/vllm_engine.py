@@ -234,6 +234,11 @@ class VLLMEngine(Engine):
             # (many instruction-synthesis requests at once). Whole-prompt prefill avoids it; 20 short requests
             # decoded at 31.4 tok/s with it against 32.3 without, within run-to-run noise here.
             llm_kwargs.setdefault("enable_chunked_prefill", False)
+            # Without chunked prefill one engine step may prefill up to max_model_len prompt tokens of many
+            # requests at once: 32,756 tokens of pairwise-judge prompts on the 1.5B took longer than vLLM's
+            # 300 s step timeout on 2 cores and killed the engine. A step is slow here, not stuck (a stuck
+            # engine is caught by the run's liveness watch), so the timeout is raised.
+            os.environ.setdefault("VLLM_EXECUTE_MODEL_TIMEOUT_SECONDS", "3600")
             # The prefix cache serves prompts in whole blocks. The CPU default is 128 tokens, so a call sharing
             # 127 tokens with an earlier one (the chat template and instruction every call of a document
             # starts with) gets nothing from it. 32 is the smallest the CPU attention backend accepts (multiples of 32).
