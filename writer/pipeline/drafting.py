@@ -36,9 +36,12 @@ EXTEND_BELOW = 0.6  # a draft under this share of its budget is enriched by the 
 MAX_CONTINUATIONS = 3
 EXTEND_ROUNDS = 2  # Self-Lengthen micro-iterations at most
 # A continuation that adds fewer words than this once they are cleaned gained nothing: the next one penalises
-# repeats more, and after two such in a row the draft is left as it is (the check re-runs the section)
+# repeats more, and after STUCK_AFTER such in a row the draft is left as it is (the check re-runs the section)
 MIN_GAIN_WORDS = 5
+STUCK_AFTER = 2  # continuations in a row that gained nothing before a draft is left as it is
 STUCK_REPETITION_PENALTY = 1.2
+
+
 def prose_request(messages: list[Message], max_tokens: int, min_tokens: int, place: Place, sampling: Sampling,
                   continue_final: bool = False) -> ChatRequest:
     return ChatRequest(messages=messages, max_tokens=max_tokens, min_tokens=min_tokens, continue_final=continue_final,
@@ -90,7 +93,7 @@ def lengthen(call: CallRecorder, messages: list[Message], texts: list[str], word
         call.store.save_role_records(call.run_id, place.index, records)
     gained_nothing = Counter()  # continuations in a row whose words were all cut (a loop, a repeat)
     for _ in range(MAX_CONTINUATIONS):
-        short = [i for i, t in enumerate(threads) if _short(t.text, words) and gained_nothing[i] < 2]
+        short = [i for i, t in enumerate(threads) if _short(t.text, words) and gained_nothing[i] < STUCK_AFTER]
         if not short:
             break
         requests = []
