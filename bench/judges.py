@@ -168,6 +168,7 @@ def prefer(a: float | None, b: float | None) -> int | None:
     """+1 when a > b, -1 when a < b, 0 on a tie, None when either is missing."""
     if a is None or b is None:
         return None
+    a, b = float(a), float(b)  # numpy scores (the calibration) as well as plain ones
     return (a > b) - (a < b)
 
 
