@@ -19,6 +19,7 @@ writer against agentwrite, both orders, counted only when both orders agree
 of the pipelines. Prints a table and writes bench/results/quality.json.
 
     .venv/bin/python bench/quality.py [--model NAME] [--judge-model NAME] [--ids 6,14] [--no-judge]
+    .venv/bin/python bench/quality.py --plan-model qwen2.5-coder-1.5b --systems writer   # plans on the 1.5B
     .venv/bin/python bench/quality.py --judge-only            # judge the documents the results file holds
 
 The documents are written to the results file as soon as they are all written, before the judge
@@ -97,8 +98,26 @@ def agentwrite(engine, prompt: str, words: int, sampling) -> tuple[str, int, int
     return "\n\n".join(written), tokens, len(steps)
 
 
-def write_all(items: list[dict], engine, concurrency: int) -> dict:
-    """Every prompt written by each system, `concurrency` documents at once sharing the engine."""
+def plan_all(items: list[dict], plan_model: str, concurrency: int) -> dict:
+    """writer's plans made on `plan_model` first (`--plan-model`, as `writer compose --plan-model` does for one
+    document): all on one engine, `concurrency` at once, closed before the writer's model loads."""
+    import writer
+    from writer.config import engine_settings
+    from writer.engines import close_engines, get_engine
+    from writer.engines.batching import shareable
+    from writer.store import Store
+
+    store = Store()
+    engine = shareable(get_engine(engine_settings(engine="vllm", model=plan_model)))
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        plans = list(pool.map(lambda item: writer.plan(item["prompt"], engine=engine, store=store), items))
+    close_engines()
+    return {item["id"]: plan for item, plan in zip(items, plans)}
+
+
+def write_all(items: list[dict], engine, concurrency: int, systems=SYSTEMS, plans: dict | None = None) -> dict:
+    """Every prompt written by each system, `concurrency` documents at once sharing the engine; writer from
+    `plans` (id: plan) where given."""
     import writer
     from writer.engines.base import Sampling
     from writer.store import Store
@@ -110,7 +129,8 @@ def write_all(items: list[dict], engine, concurrency: int) -> dict:
         started = time.perf_counter()
         row: dict = {"id": item["id"], "system": system, "required": item["length"]}
         if system == "writer":
-            result = writer.compose(item["prompt"], engine=engine, store=store)
+            plan = (plans or {}).get(item["id"])
+            result = writer.compose(item["prompt"], engine=engine, store=store, plan=plan)
             row.update(text=result.text, output_tokens=result.stats.output_tokens, run_id=result.run_id,
                        sections=len(result.sections), plan_repairs=result.plan.repairs,
                        cut=dict(sum((Counter(s.defects) for s in result.sections), Counter())),
@@ -133,7 +153,7 @@ def write_all(items: list[dict], engine, concurrency: int) -> dict:
             return {"id": item["id"], "system": system, "required": item["length"], "text": "", "output_tokens": 0,
                     "seconds": 0.0, "error": f"{type(exc).__name__}: {exc}"}
 
-    jobs = [(item, system) for system in SYSTEMS for item in items]
+    jobs = [(item, system) for system in systems for item in items]
     jobs.sort(key=lambda j: -j[0]["length"])  # longest first: the pool's tail is short documents
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         rows = list(pool.map(lambda job: guarded(*job), jobs))
@@ -147,12 +167,17 @@ def score(rows: dict, items: list[dict]) -> None:
     from writer.text.lengths import count_words
 
     for item in items:
-        for system in SYSTEMS:
+        for system in systems_in(rows):
             row = rows[(item["id"], system)]
             row["words"] = count_words(row["text"])
             row["s_l"] = round(length_score(item["length"], row["words"]), 1)
             row["tokens_per_word"] = round(row["output_tokens"] / max(1, row["words"]), 2)
             row["defects"] = dict(count_document(row["text"], instruction=item["prompt"]))
+
+
+def systems_in(rows: dict) -> list[str]:
+    """The systems a run wrote (`--systems`), in SYSTEMS order."""
+    return [s for s in SYSTEMS if any(key[1] == s for key in rows)]
 
 
 def judge_pairs(rows: dict, items: list[dict], judge_engine) -> list[dict]:
@@ -163,7 +188,7 @@ def judge_pairs(rows: dict, items: list[dict], judge_engine) -> list[dict]:
 
     pairs, keys = [], []
     for item in items:
-        for other in ("single", "agentwrite"):
+        for other in [s for s in systems_in(rows) if s != "writer"]:
             pairs.append(PairInput(instruction=item["prompt"], first=rows[(item["id"], "writer")]["text"] or "(empty)",
                                    second=rows[(item["id"], other)]["text"] or "(empty)"))
             keys.append((item["id"], other))
@@ -179,7 +204,7 @@ def bucket(length: int) -> str:
 
 def summarise(rows: dict, items: list[dict], verdicts: list[dict]) -> dict:
     summary: dict = {}
-    for system in SYSTEMS:
+    for system in systems_in(rows):
         mine = [rows[(i["id"], system)] for i in items]
         defects = sum((Counter(r["defects"]) for r in mine), Counter())
         summary[system] = {"s_l": round(sum(r["s_l"] for r in mine) / len(mine), 1),
@@ -188,7 +213,7 @@ def summarise(rows: dict, items: list[dict], verdicts: list[dict]) -> dict:
                            "defects_per_doc": round(sum(defects.values()) / len(mine), 2),
                            "defects": dict(defects), "words": sum(r["words"] for r in mine),
                            "seconds": round(sum(r["seconds"] for r in mine), 1)}
-    for other in ("single", "agentwrite"):
+    for other in [s for s in systems_in(rows) if s != "writer"]:
         mine = [v for v in verdicts if v["against"] == other]
         decided = [v for v in mine if v["winner"] != "tie"]
         summary[f"writer_vs_{other}"] = {
@@ -198,11 +223,13 @@ def summarise(rows: dict, items: list[dict], verdicts: list[dict]) -> dict:
 
 
 def print_table(rows: dict, items: list[dict], summary: dict, verdicts: list[dict], meta: dict) -> None:
-    print(f"\n{meta['date']} · {meta['commit']} · {meta['cpu']} · writer {meta['model']} · judge {meta['judge_model']}")
+    plans = f" (plans: {meta['plan_model']})" if meta.get("plan_model") else ""
+    print(f"\n{meta['date']} · {meta['commit']} · {meta['cpu']} · writer {meta['model']}{plans} · judge "
+          f"{meta['judge_model']}")
     print("\n| # | bucket | type | required | system | words | S_l | tok/word | defects left | cut while writing |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for item in items:
-        for system in SYSTEMS:
+        for system in systems_in(rows):
             r = rows[(item["id"], system)]
             left = ", ".join(f"{k} {v}" for k, v in sorted(r["defects"].items())) or "0"
             cut = ", ".join(f"{k} {v}" for k, v in sorted(r.get("cut", {}).items())) if system == "writer" else ""
@@ -210,13 +237,13 @@ def print_table(rows: dict, items: list[dict], summary: dict, verdicts: list[dic
                   f"{r['words']} | {r['s_l']} | {r['tokens_per_word']} | {left} | {cut} |")
     print("\n| system | S_l | output tokens per kept word | defects per document | seconds (sum) |")
     print("|---|---|---|---|---|")
-    for system in SYSTEMS:
+    for system in systems_in(rows):
         s = summary[system]
         print(f"| {system} | {s['s_l']} | {s['tokens_per_word']} | {s['defects_per_doc']} | {s['seconds']} |")
     if verdicts:
         print("\n| writer against | pairs | decided (both orders agree) | writer wins | win rate |")
         print("|---|---|---|---|---|")
-        for other in ("single", "agentwrite"):
+        for other in [s for s in systems_in(rows) if s != "writer"]:
             s = summary[f"writer_vs_{other}"]
             print(f"| {other} | {s['pairs']} | {s['decided']} | {s['writer_wins']} | {s['win_rate']} |")
 
@@ -227,6 +254,8 @@ def main() -> None:
     parser.add_argument("--judge-model", default="qwen2.5-coder-1.5b", help="the pairwise judge's model")
     parser.add_argument("--ids", default=None, help="comma-separated LongBench-Write prompt indexes")
     parser.add_argument("--concurrency", type=int, default=12, help="documents written at once")
+    parser.add_argument("--plan-model", default=None, help="plan writer's documents on this model first")
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help="systems to write (default: all three)")
     parser.add_argument("--no-judge", action="store_true", help="skip the pairwise preference")
     parser.add_argument("--judge-only", action="store_true", help="judge the documents already in --out")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "quality.json"))
@@ -251,10 +280,12 @@ def main() -> None:
         model = args.model or DEFAULT_MODEL
         from bench.machine import stamp
 
-        meta = {**stamp(), "model": model, "judge_model": None}
+        meta = {**stamp(), "model": model, "plan_model": args.plan_model, "judge_model": None}
         started = time.perf_counter()
+        systems = [s for s in args.systems.split(",") if s]
+        plans = plan_all(items, args.plan_model, args.concurrency) if args.plan_model and "writer" in systems else None
         engine = get_engine(engine_settings(engine="vllm", model=model))
-        rows = write_all(items, engine, args.concurrency)
+        rows = write_all(items, engine, args.concurrency, systems, plans)
         meta["write_seconds"] = round(time.perf_counter() - started, 1)
         score(rows, items)
         save(out, meta, rows, items, [])
