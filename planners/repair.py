@@ -63,6 +63,16 @@ def _clean(text) -> str:
     return re.sub(r"\s+", " ", str(text or "")).strip()
 
 
+# Markdown a model puts around a title: quote and heading marks, list bullets and numbers, bold or code marks
+_TITLE_MARKS = re.compile(r"^(?:[>#*+`_\-]+\s*|\d{1,2}[.)]\s+)+|[*`_]+$")
+
+
+def plain_title(title: str) -> str:
+    """A planned title without the Markdown a model wrapped it in ("> The Haunting", "## Origins", "1. Origins",
+    "**Origins**"): the heading writer puts over it would show the marks."""
+    return _TITLE_MARKS.sub("", title).strip().strip('"').strip()
+
+
 def _as_int(value) -> int | None:
     try:
         number = int(float(str(value).replace(",", "").split()[0]))
@@ -112,6 +122,9 @@ def usable_sections(raw_sections) -> tuple[list[dict], list[str]]:
             repairs.append(f"dropped section {k + 1}: not an object")
             continue
         title, point = _clean(raw.get("title")), _clean(raw.get("main_point") or raw.get("main point"))
+        if title and plain_title(title) != title:
+            title = plain_title(title)
+            repairs.append(f"section {k + 1}: title cleaned of Markdown marks")
         if not title and not point:
             repairs.append(f"dropped section {k + 1}: empty")
             continue

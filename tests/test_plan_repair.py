@@ -74,6 +74,22 @@ def test_repair_fills_missing_fields_and_drops_duplicates():
     assert any("duplicate" in r for r in repairs)
 
 
+@pytest.mark.parametrize("title", ["> The Haunting", ">The Haunting", "## The Haunting", "1. The Haunting",
+                                   "**The Haunting**", "- The Haunting", '"The Haunting"'])
+def test_markdown_around_a_planned_title_is_removed(title):
+    """The 1.5B wrote quote marks before every title of a story plan ('>The Haunting of the Old Oak'); the
+    heading over the section would show them."""
+    sections, repairs = repair_plan(INSTRUCTION, 700, [sec(title), sec("Trade")])
+    assert sections[0].title == "The Haunting"
+    assert "section 1: title cleaned of Markdown marks" in repairs
+
+
+@pytest.mark.parametrize("title", ["C# in the 2020s", "2020: a year of tea", "The 1990s"])
+def test_a_title_with_marks_inside_it_is_kept(title):
+    sections, repairs = repair_plan(INSTRUCTION, 700, [sec(title), sec("Trade")])
+    assert sections[0].title == title and not any("Markdown" in r for r in repairs)
+
+
 def test_a_section_repeated_many_times_is_one_repair_note():
     raw = [sec("Origins"), sec("Trade")] + [sec("Ceremony")] * 60  # a small model looping in its plan JSON
     sections, repairs = repair_plan(INSTRUCTION, 10000, raw)
