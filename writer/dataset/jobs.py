@@ -232,7 +232,7 @@ def process_item(store: Store, job: JobRow, item: JobItemRow, engine: Engine,
             if run_id is None:
                 store.update_item(item.id, status="running", error=None)
                 run_id = _create_item_run(store, item, engine.name, engine.model_id, getattr(engine, "base_url", None),
-                                          on_event=record_run)
+                                          concurrent=is_concurrent(engine), on_event=record_run)
             result = continue_run(store, run_id, engine, output_path=str(output) if output else None,
                                   on_event=record_run)
         else:
@@ -262,7 +262,7 @@ def process_item(store: Store, job: JobRow, item: JobItemRow, engine: Engine,
 
 
 def _create_item_run(store: Store, item: JobItemRow, engine: str, model: str | None, base_url: str | None, *,
-                     plan_model: str | None = None, on_event=None) -> str:
+                     concurrent: bool, plan_model: str | None = None, on_event=None) -> str:
     """The compose run that writes `item` (its id recorded on the item at once: a resume continues it)."""
     def record(event) -> None:
         if isinstance(event, RunCreated):
@@ -271,7 +271,7 @@ def _create_item_run(store: Store, item: JobItemRow, engine: str, model: str | N
             on_event(event)
 
     return create_run(store, item.instruction, TargetLength(item.required_words, "option"), engine=engine,
-                      model=model, base_url=base_url, mode="parallel" if is_concurrent(engine) else "sequential",
+                      model=model, base_url=base_url, mode="parallel" if concurrent else "sequential",
                       plan_model=plan_model, on_event=record)
 
 
@@ -289,8 +289,9 @@ def plan_job(store: Store, job_id: str, *, concurrency: int | None = None) -> in
     if plans is None:
         return 0
     items = todo(store, job_id)
+    concurrent = is_concurrent(writer.engine)
     run_ids = [it.run_id or _create_item_run(store, it, writer.engine, writer.model or job.model, writer.base_url,
-                                             plan_model=plans.model) for it in items]
+                                             concurrent=concurrent, plan_model=plans.model) for it in items]
     return plan_runs(store, run_ids, plans, make_planner, concurrency=concurrency or opts.get("concurrency", 8),
                      keep_going=True)
 
