@@ -2,7 +2,7 @@
 
 Small models write plans with empty, placeholder ("Title 7": "Title 7", "...") or duplicated
 sections and budgets that do not add up. The repair (1) fills or drops empty and placeholder
-sections, (2) drops duplicates, also those that differ only in their numbers, (3) brings the
+sections and strips Markdown marks around titles ("> Title", "## Title"), (2) drops duplicates, also those that differ only in their numbers, (3) brings the
 section count within what the target allows (150-1000 words a section as in AgentWrite, at
 least 2 sections above 600 words), adding generic sections only as a last resort (the planner
 first asks the model for the missing ones), and (4) rebalances budgets so they sum exactly to
