@@ -130,3 +130,61 @@ def test_a_dataset_job_plans_every_document_on_the_plan_model_before_the_writer_
         assert store.get_run(it.run_id).options["plan_model"] == "qwen2.5-coder-1.5b"
         plan_calls = {c.model for c in store.calls(it.run_id) if c.stage == "plan"}
         assert plan_calls == ({"qwen2.5-coder-1.5b"} if plan is not None else {"qwen2.5-coder-0.5b"})
+
+
+LONG = "Write a 2500-word article about the history of public libraries."
+
+
+@pytest.fixture
+def strongest(monkeypatch):
+    """The 1.5B installed (the strongest registered model), whatever this machine has."""
+    monkeypatch.setattr("writer.pipeline.planning.strongest_installed", lambda: "qwen2.5-coder-1.5b")
+    monkeypatch.delenv("WRITER_PLAN_MODEL", raising=False)
+
+
+def test_a_long_target_is_planned_on_the_strongest_installed_model(two_models, strongest):
+    result = writer.compose(LONG, engine="vllm", model="qwen2.5-coder-0.5b")
+    calls = Store().calls(result.run_id)
+    assert {c.model for c in calls if c.stage == "plan"} == {"qwen2.5-coder-1.5b"}
+    assert {c.model for c in calls if c.stage == "write"} == {"qwen2.5-coder-0.5b"}
+    assert two_models.index(("close", "qwen2.5-coder-1.5b")) < two_models.index(("start", "qwen2.5-coder-0.5b"))
+
+
+@pytest.mark.parametrize("words, writer_model, plan_model, planner", [
+    (2000, "qwen2.5-coder-0.5b", None, None),  # not over AUTO_PLAN_WORDS: the writer plans
+    (2500, "qwen2.5-coder-1.5b", None, None),  # the writer is the strongest
+    (2500, "/models/my-model", None, None),  # a folder: its strength is unknown
+    (2500, "qwen2.5-coder-0.5b", "none", None),  # turned off
+    (2500, "qwen2.5-coder-0.5b", "smollm2-135m", "smollm2-135m"),  # a chosen one wins, weaker or not
+    (2500, "qwen2.5-coder-0.5b", None, "qwen2.5-coder-1.5b"),
+])
+def test_which_model_plans(strongest, monkeypatch, words, writer_model, plan_model, planner):
+    from writer.engines import settings_for
+    from writer.pipeline.planning import plan_model_choice
+
+    monkeypatch.setattr("writer.pipeline.planning.registered_name",
+                        lambda model: None if model.startswith("/") else model)
+    assert plan_model_choice(plan_model, settings_for("vllm", writer_model), words)[0] == planner
+
+
+def test_none_in_the_environment_turns_the_automatic_choice_off(strongest, monkeypatch):
+    from writer.engines import settings_for
+    from writer.pipeline.planning import plan_model_choice
+
+    monkeypatch.setenv("WRITER_PLAN_MODEL", "none")
+    assert plan_model_choice(None, settings_for("vllm", "qwen2.5-coder-0.5b"), 5000) == (None, "none")
+    assert plan_model_choice(None, settings_for("openai", "m", "http://127.0.0.1:9/v1"), 5000)[0] is None
+
+
+def test_compose_says_on_stderr_which_model_plans_a_long_target(strongest, monkeypatch):
+    from typer.testing import CliRunner
+
+    from writer.cli import app
+
+    def stop(*args, **kwargs):
+        raise SystemExit(0)  # the note is printed before the compose starts; the compose itself is tested above
+
+    monkeypatch.setattr("writer.api.compose", stop)
+    result = CliRunner().invoke(app, ["compose", LONG, "-m", "qwen2.5-coder-0.5b"])
+    assert ("note: a 2500-word target: qwen2.5-coder-1.5b, the strongest installed model, plans it and "
+            "qwen2.5-coder-0.5b writes it (--plan-model none: the writer plans)") in " ".join(result.output.split())

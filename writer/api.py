@@ -22,7 +22,7 @@ from writer.pipeline.limits import check_instruction
 from writer.pipeline.liveness import hold, shown_status
 from writer.pipeline.memory.revision import pending_revision
 from writer.pipeline.memory.steps import MODES
-from writer.pipeline.planning import plan_model_settings, plan_with_model
+from writer.pipeline.planning import NO_PLAN_MODEL, plan_model_settings, plan_with_model
 from writer.pipeline.revise import revise_run
 from writer.pipeline.run import continue_run, create_run, finished_result, load_planner_program, make_planner
 from writer.sources import load_sources
@@ -156,7 +156,8 @@ def compose(instruction: str | None = None, *, words: int | None = None, engine:
         format: md, docx, html or epub (default: from `output`'s extension).
         inputs: a prepared `RunInputs` (what `extend` passes); instead of plan/sources/style/format.
         plan_model: plan on this model (a registered name or folder), then write on `model`
-            (`writer.pipeline.planning`); default WRITER_PLAN_MODEL, else config `plan_model`, else the writer
+            (`writer.pipeline.planning`); default WRITER_PLAN_MODEL, else config `plan_model`, else for a target
+            over 2,000 words the strongest installed model when it is stronger than `model`, else the writer
             plans. For the in-process engine only.
         A resumed run keeps its plan, sources, style and plan model.
     Returns:
@@ -209,11 +210,11 @@ def compose(instruction: str | None = None, *, words: int | None = None, engine:
             _check_fits(instruction, None, settings)  # a registered model's window is known before it is installed
             check_settings(settings)
             if inputs.plan is None:
-                plans = plan_model_settings(plan_model, settings)
+                plans = plan_model_settings(plan_model, settings, target.words)
             if settings.engine != "vllm":  # a served model is reached in a second: check it before the run exists
                 engine, settings = resolve_engine(settings.engine, settings.model, settings.base_url,
                                                   settings.api_key), None
-        elif plan_model:
+        elif plan_model and plan_model.strip().lower() != NO_PLAN_MODEL:
             raise UsageError("a plan model needs the engine given by name (vllm), not an engine instance",
                              option="plan_model")
         if settings is None:

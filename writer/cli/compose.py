@@ -12,8 +12,11 @@ import typer
 from writer import api
 from writer.cli.options import BaseUrlOpt, EngineOpt, FormatOpt, ModelOpt, StyleOpt, WordsOpt, err, fail, out
 from writer.cli.progress import ComposeProgress
+from writer.config import engine_settings
 from writer.engines import check_engine_name
+from writer.engines.models import DEFAULT_MODEL
 from writer.errors import WriterError
+from writer.pipeline.planning import plan_model_choice
 from writer.text.lengths import resolve_target
 
 __all__ = ["compose", "plan"]
@@ -46,8 +49,9 @@ def compose(
     fmt: Optional[str] = FormatOpt,
     plan_model: Optional[str] = typer.Option(None, "--plan-model",
                                              help="Plan on this model, then write on --model: a registered name "
-                                                  "or folder, e.g. qwen2.5-coder-1.5b (default: WRITER_PLAN_MODEL, "
-                                                  "config plan_model, else the writer's model plans)."),
+                                                  "or folder, e.g. qwen2.5-coder-1.5b, or none (default: "
+                                                  "WRITER_PLAN_MODEL, config plan_model, else over 2,000 words the "
+                                                  "strongest installed model if stronger, else the writer's)."),
 ) -> None:
     """Plan and write a long document."""
     try:
@@ -67,6 +71,11 @@ def compose(
                           f"task ({length.phrase}); set one with --words")
             elif length.source == "default":
                 err.print(f"note: no length in the instruction; writing {target} words (set one with --words)")
+            writer_settings = engine_settings(engine=engine, model=model, base_url=base_url)
+            chosen, source = plan_model_choice(plan_model, writer_settings, target)
+            if source == "auto":
+                err.print(f"note: a {target}-word target: {chosen}, the strongest installed model, plans it and "
+                          f"{writer_settings.model or DEFAULT_MODEL} writes it (--plan-model none: the writer plans)")
         show = sys.stderr.isatty()
         progress = ComposeProgress(err, target, enabled=show)
         with progress.progress:

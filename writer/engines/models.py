@@ -34,7 +34,7 @@ from writer.config import cache_dir
 from writer.errors import EngineConfigError, ModelInstallError, UnknownModelError
 
 __all__ = ["LocalModel", "Part", "ModelListing", "REGISTRY", "DEFAULT_MODEL", "installed", "model_dir", "install",
-           "list_models", "strongest_installed", "resolve", "registered_name", "is_local_path", "context_window"]
+           "list_models", "strongest_installed", "strength", "resolve", "registered_name", "is_local_path", "context_window"]
 
 MARKER = "writer-model.json"
 BLOCK = 4 * 1024 * 1024  # bytes read and hashed at a time while assembling
@@ -170,6 +170,11 @@ def strongest_installed() -> str | None:
     """Name of the installed model with the highest strength, or None when none is installed."""
     names = [m.name for m in REGISTRY.values() if installed(m.name)]
     return max(names, key=lambda n: REGISTRY[n].strength, default=None)
+
+
+def strength(name: str) -> int:
+    """The registered model's writing-quality rank (higher writes better)."""
+    return _entry(name).strength
 
 
 def is_local_path(model: str) -> bool:

@@ -12,10 +12,18 @@ recorded in the run like any other (with its model id). A run whose plan is stor
 a user's `--plan`) or that needs none (a one-section text) never starts the plan model.
 
 The plan model is the one given (`plan_model=`, `--plan-model`), else WRITER_PLAN_MODEL, else
-the config file's `plan_model`; none means the writer plans. A dataset job plans all its documents
-this way before any is written (`plan_runs`: one plan engine, its calls batched), then writes them. It is for the in-process engine
-(vllm): a served engine plans with the server's model (a plan model given for one is refused; one
-from the environment or config is not used).
+the config file's `plan_model`, else, for a target over AUTO_PLAN_WORDS, the strongest installed
+registered model when it is stronger than the writer's (`auto_plan_model`); `none` in any of
+these means the writer plans. Why the automatic choice: the 0.5B's own plans for long targets
+collapse (1 usable section of 14 asked for a 5,000-word paper; 5 sections of 1,000 words it then
+cannot fill), and on six LongBench-Write prompts of 2,000-5,000 words the same 0.5B writer went
+from S_l 42 on its own plans to 87 on the 1.5B's (bench/README.md, quality). Up to 2,000 words its
+own plans did as well, and the plan model's start and call would only add time.
+
+A dataset job plans all its documents this way before any is written (`plan_runs`: one plan
+engine, its calls batched), then writes them; a job uses a plan model only when one is given or
+configured. It is for the in-process engine (vllm): a served engine plans with the server's model
+(a plan model given for one is refused; one from the environment or config is not used).
 """
 
 from __future__ import annotations
@@ -30,24 +38,55 @@ from writer.calls import CallRecorder
 from writer.config import EngineSettings
 from writer.engines import check_settings, close_engine, get_engine, is_open, settings_for
 from writer.engines.batching import shareable
-from writer.engines.models import DEFAULT_MODEL
+from writer.engines.models import DEFAULT_MODEL, registered_name, strength, strongest_installed
 from writer.errors import UsageError
 from writer.events import EngineReady, EngineStarting, OnEvent, ignore
 from writer.stop_signals import received as stop_received
 from writer.store import Store
 from writer.text.lengths import TargetLength
 
-__all__ = ["PLAN_MODEL_ENV", "plan_model_settings", "plan_runs", "plan_with_model"]
+__all__ = ["AUTO_PLAN_WORDS", "NO_PLAN_MODEL", "PLAN_MODEL_ENV", "auto_plan_model", "plan_model_choice",
+           "plan_model_settings", "plan_runs", "plan_with_model"]
 
 PLAN_MODEL_ENV = "WRITER_PLAN_MODEL"
+NO_PLAN_MODEL = "none"  # as a plan model: the writer plans, whatever is configured
+AUTO_PLAN_WORDS = 2000  # longer targets are planned on a stronger installed model when none is chosen
 
 
-def plan_model_settings(model: str | None, writer: EngineSettings) -> EngineSettings | None:
+def auto_plan_model(writer: EngineSettings, target_words: int | None) -> str | None:
+    """The plan model for a target when none is chosen: the strongest installed registered model, for a target
+    over AUTO_PLAN_WORDS written by a weaker registered model on the in-process engine; else None."""
+    if writer.engine != "vllm" or not target_words or target_words <= AUTO_PLAN_WORDS:
+        return None
+    mine, best = registered_name(writer.model), strongest_installed()
+    if mine is None or best is None or strength(best) <= strength(mine):
+        return None
+    return best
+
+
+def plan_model_choice(model: str | None, writer: EngineSettings,
+                      target_words: int | None = None) -> tuple[str | None, str]:
+    """Which model plans (None: the writer) and where that came from: "given", "environment", "config", "auto"
+    (`auto_plan_model`) or "none"."""
+    source = "given"
+    if model is None:
+        model, source = os.environ.get(PLAN_MODEL_ENV) or None, "environment"
+    if model is None:
+        model, source = config.file_settings().plan_model or None, "config"
+    if model is None:
+        model, source = auto_plan_model(writer, target_words), "auto"
+    if not model or model.strip().lower() == NO_PLAN_MODEL:
+        return None, "none"
+    return model, source
+
+
+def plan_model_settings(model: str | None, writer: EngineSettings,
+                        target_words: int | None = None) -> EngineSettings | None:
     """The plan model's engine settings (checked: installed, a known folder), or None when the writer plans:
-    no plan model given or configured, or the same model as the writer's."""
-    given = model is not None
-    if not given:
-        model = os.environ.get(PLAN_MODEL_ENV) or config.file_settings().plan_model
+    no plan model given, configured or chosen for `target_words` (`plan_model_choice`), or the same model as
+    the writer's."""
+    model, source = plan_model_choice(model, writer, target_words)
+    given = source == "given"
     if not model or (writer.engine != "vllm" and not given):  # a configured plan model is for in-process runs
         return None
     if writer.engine != "vllm":
