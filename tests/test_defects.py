@@ -357,6 +357,28 @@ def test_prose_about_guides_and_texts_is_not_the_piece_announcing_itself(prose):
     assert kinds(f"{P1} {prose}\n\n{P2}", middle(1)) == Counter(), prose
 
 
+def test_the_document_describing_what_it_offers_its_reader_is_chatter():
+    """From a 0.5B travel guide to Hong Kong (planned by the 1.5B): a section opening by describing the "Hong
+    Kong History section", another ending with a paragraph about what "the travel guide provides readers"."""
+    section = ("The Hong Kong History section begins by introducing the city to the reader, setting the tone for the "
+               "rest of the guide.")
+    assert remove_defects(f"{P1}\n\n{section}\n\n{P2}", middle(1)).text == f"{P1}\n\n{P2}"
+    about = ("Travel Guide: The travel guide provides readers with information on the history of Hong Kong. The guide "
+             "is designed to be easy to read and navigate, with clear headings.")
+    cleaned = remove_defects(f"{P1}\n\n{P2}\n\n{about}", middle(2))
+    assert cleaned.text == f"{P1}\n\n{P2}" and cleaned.found["chatter"] >= 1
+
+
+@pytest.mark.parametrize("prose", [
+    "The museum provides readers with a quiet room on the first floor.",
+    "The harbour section of the walk begins at the ferry pier.",
+    "The brass section begins with a low fanfare before the strings come in.",
+    "Our guide was designed to be used by children, the curator said.",
+])
+def test_prose_about_sections_and_guides_is_not_chatter(prose):
+    assert kinds(f"{P1} {prose}\n\n{P2}", middle(1)) == Counter(), prose
+
+
 def test_our_last_section_instruction_said_back_is_an_echo():
     text = f"{P1}\n\nThis is the last section: bring the piece to a close.\n\n{P2}"
     cleaned = remove_defects(text, middle(3))

@@ -99,6 +99,12 @@ _META = re.compile(
     r"|\b(?:the|this) (?:piece|article|essay|report|post|paper|section) will (?:also |then |now |first )?"
     r"(?:cover|explore|discuss|examine|provide|look at|focus on|delve|outline|describe|highlight|introduce|address)\b"
     r"|^\W*this (?:story|tale) (?:provides|offers|gives (?:a|an|the reader))\b"
+    # the document describing what it offers its reader: "The travel guide provides readers with information on
+    # ...", "The guide is designed to be easy to read", "The Hong Kong History section begins by introducing ..."
+    r"|\b(?:the|this) (?:travel |user |study )?(?:guide|article|essay|report|post|paper|piece) (?:also )?"
+    r"(?:provides (?:the )?readers? with|is designed to be|is divided into \w+ (?:sections|parts|chapters))\b"
+    r"|^\W*the (?:[\w'-]+ ){1,5}section (?:begins|starts|opens|ends|closes) (?:by \w+ing|with (?:an? |the )?"
+    r"(?:introduction|overview|summary|discussion|look at))\b"
     r"|\bin this (?:piece|article|essay|report|post|guide|paper|text|section|part|chapter),? (?:we|i) (?:will|shall|'ll|"
     r"are going to|explore|discuss|examine|look at)\b", re.IGNORECASE)
 # A sentence that goes on describing the piece after one of the above ("It also covers ...", "Finally, it concludes
