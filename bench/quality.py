@@ -180,6 +180,11 @@ def systems_in(rows: dict) -> list[str]:
     return [s for s in SYSTEMS if any(key[1] == s for key in rows)]
 
 
+def baselines_in(rows: dict) -> list[str]:
+    """The systems writer is compared with in this run."""
+    return [s for s in systems_in(rows) if s != "writer"]
+
+
 def judge_pairs(rows: dict, items: list[dict], judge_engine) -> list[dict]:
     """writer against each baseline, both orders, on the judge engine."""
     from judges.pairwise import PairInput, compare
@@ -188,7 +193,7 @@ def judge_pairs(rows: dict, items: list[dict], judge_engine) -> list[dict]:
 
     pairs, keys = [], []
     for item in items:
-        for other in [s for s in systems_in(rows) if s != "writer"]:
+        for other in baselines_in(rows):
             pairs.append(PairInput(instruction=item["prompt"], first=rows[(item["id"], "writer")]["text"] or "(empty)",
                                    second=rows[(item["id"], other)]["text"] or "(empty)"))
             keys.append((item["id"], other))
@@ -213,7 +218,7 @@ def summarise(rows: dict, items: list[dict], verdicts: list[dict]) -> dict:
                            "defects_per_doc": round(sum(defects.values()) / len(mine), 2),
                            "defects": dict(defects), "words": sum(r["words"] for r in mine),
                            "seconds": round(sum(r["seconds"] for r in mine), 1)}
-    for other in [s for s in systems_in(rows) if s != "writer"]:
+    for other in baselines_in(rows):
         mine = [v for v in verdicts if v["against"] == other]
         decided = [v for v in mine if v["winner"] != "tie"]
         summary[f"writer_vs_{other}"] = {
@@ -243,7 +248,7 @@ def print_table(rows: dict, items: list[dict], summary: dict, verdicts: list[dic
     if verdicts:
         print("\n| writer against | pairs | decided (both orders agree) | writer wins | win rate |")
         print("|---|---|---|---|---|")
-        for other in [s for s in systems_in(rows) if s != "writer"]:
+        for other in baselines_in(rows):
             s = summary[f"writer_vs_{other}"]
             print(f"| {other} | {s['pairs']} | {s['decided']} | {s['writer_wins']} | {s['win_rate']} |")
 

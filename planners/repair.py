@@ -2,11 +2,12 @@
 
 Small models write plans with empty, placeholder ("Title 7": "Title 7", "...") or duplicated
 sections and budgets that do not add up. The repair (1) fills or drops empty and placeholder
-sections and strips Markdown marks around titles ("> Title", "## Title"), (2) drops duplicates, also those that differ only in their numbers, (3) brings the
-section count within what the target allows (150-1000 words a section as in AgentWrite, at
-least 2 sections above 600 words), adding generic sections only as a last resort (the planner
-first asks the model for the missing ones), and (4) rebalances budgets so they sum exactly to
-the target, keeping the model's proportions where it gave any.
+sections and strips Markdown marks around titles ("> Title", "## Title"), (2) drops duplicates,
+also those that differ only in their numbers, (3) brings the section count within what the
+target allows (150-1000 words a section as in AgentWrite, at least 2 sections above 600 words),
+adding generic sections only as a last resort (the planner first asks the model for the missing
+ones), and (4) rebalances budgets so they sum exactly to the target, keeping the model's
+proportions where it gave any.
 """
 
 from __future__ import annotations
@@ -122,8 +123,9 @@ def usable_sections(raw_sections) -> tuple[list[dict], list[str]]:
             repairs.append(f"dropped section {k + 1}: not an object")
             continue
         title, point = _clean(raw.get("title")), _clean(raw.get("main_point") or raw.get("main point"))
-        if title and plain_title(title) != title:
-            title = plain_title(title)
+        plain = plain_title(title)
+        if plain != title:
+            title = plain
             repairs.append(f"section {k + 1}: title cleaned of Markdown marks")
         if not title and not point:
             repairs.append(f"dropped section {k + 1}: empty")
