@@ -369,6 +369,15 @@ def test_the_document_describing_what_it_offers_its_reader_is_chatter():
     assert cleaned.text == f"{P1}\n\n{P2}" and cleaned.found["chatter"] >= 1
 
 
+def test_a_table_of_contents_in_prose_is_chatter():
+    """The 0.5B's "Background" section of the README's library article listed the sections instead of writing one."""
+    toc = ("In the second section, we focus on the background of the history of public libraries.\n\n"
+           "In the sixth section, we end our analysis of the history of public libraries.")
+    assert remove_defects(f"{P1}\n\n{toc}\n\n{P2}", middle(1)).text == f"{P1}\n\n{P2}"
+    told = "In the second part of the war, we lost the harbour and most of the fleet."
+    assert kinds(f"{P1} {told}\n\n{P2}", middle(1)) == Counter()
+
+
 @pytest.mark.parametrize("prose", [
     "The museum provides readers with a quiet room on the first floor.",
     "The harbour section of the walk begins at the ferry pier.",
