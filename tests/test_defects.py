@@ -411,3 +411,122 @@ def test_a_paragraph_describing_the_story_is_chatter():
     told = ('"The story ends with the king asleep," Grandmother said, and closed the book. We begged for another, '
             "but she only laughed and sent us up the stairs to bed.")
     assert kinds(f"{P1}\n\n{told}", middle(1)) == Counter()
+
+
+STORY = "Write a 600-word story about a lighthouse keeper who leaves his post."
+GUIDE = "A Hong Kong Travel Guide, approximately 3000 words"
+EARLIER_STORY = "Tomas had kept the Gull Rock light for thirty years, and the supply boat had never been late."
+STORY_P = ("Tomas read the letters at the kitchen table while Ana dried her boots by the stove. His sister had written "
+           "every spring, and in each letter she asked whether he would ever come home.")
+
+
+def story_place(index: int, count: int = 4) -> Place:
+    return Place(index=index, count=count, title="The Letters", instruction=STORY)
+
+
+def test_a_written_story_has_no_defects():
+    text = (FIXTURES / "keeper_story.md").read_text()
+    assert count_document(text, instruction=STORY) == Counter()
+
+
+@pytest.mark.parametrize("opening", [
+    "In a small town nestled in the hills, there lived a young girl named Lily who loved the sea.",
+    "In the heart of the forest, there stood a tree older than the village.",
+    "Once upon a time, a keeper lived alone on a rock.",
+])
+def test_a_later_section_that_sets_the_story_up_again_is_re_run(opening):
+    """Cutting the opening would leave a paragraph that goes on from the new set-up: the section is written again."""
+    found = find_defects(f"{opening} {STORY_P}\n\n{P2}", story_place(2), earlier=EARLIER_STORY)
+    assert [(f.kind, f.cuttable) for f in found] == [("restart", False)]
+    assert kinds(f"{opening} {STORY_P}", story_place(0)) == Counter()  # the first section sets it up
+
+
+def test_a_story_opening_that_goes_on_is_kept():
+    for opening in ("In the morning, there was a knock at the door.", "In the harbour, the fishermen stopped work."):
+        assert kinds(f"{opening} {STORY_P}", story_place(2), earlier=EARLIER_STORY) == Counter(), opening
+
+
+def test_a_later_section_worded_as_an_earlier_paragraph_opened_is_a_restart():
+    earlier = "In the heart of the old forest stood a hollow oak. The narrator had passed it every day."
+    text = f"In the heart of the old forest the wind rose. {STORY_P}"
+    assert kinds(text, story_place(2), earlier=earlier) == Counter(restart=1)
+    assert kinds(f"In the heart of winter the wind rose. {STORY_P}", story_place(2), earlier=earlier) == Counter()
+
+
+def test_an_article_that_defines_its_subject_again_in_praise_is_cut():
+    place = Place(index=3, count=6, title="Getting Around", instruction=GUIDE)
+    earlier = "Hong Kong sits at the mouth of the Pearl River."
+    for restart in ("Hong Kong is a vibrant city with a rich history.",
+                    "Hong Kong, a city in southern China, is a fascinating place to visit."):
+        cleaned = remove_defects(f"{restart} {P1}\n\n{P2}", place, earlier)
+        assert cleaned.found == Counter(restart=1) and cleaned.text == f"{P1}\n\n{P2}", restart
+    # its parts may be praised: the harbour is not what the guide is about
+    assert kinds(f"Victoria Harbour is a stunning sight at night. {P1}", place, earlier) == Counter()
+
+
+def test_a_refusal_is_chatter_and_a_character_refusing_is_not():
+    refusal = ("I'm sorry, but I cannot assist with that request. If you have any other questions or need help with "
+               "anything else, feel free to ask.")
+    cleaned = remove_defects(f"{P1}\n\n{refusal}\n\n{P2}", middle(1))
+    assert cleaned.text == f"{P1}\n\n{P2}" and cleaned.found == Counter(chatter=1)
+    for prose in ("\"I'm sorry, but I can't help you,\" the librarian said, and closed the ledger.",
+                  "I cannot help but admire the people who built them.",
+                  "Unfortunately, I was unable to continue the climb."):
+        assert kinds(f"{P1}\n\n{prose}", middle(1)) == Counter(), prose
+
+
+def test_a_story_ended_before_its_last_section_is_a_conclusion():
+    ending = "And so, the end of the story was over. They lived happily ever after."
+    assert remove_defects(f"{STORY_P}\n\n{ending}", story_place(1)).found == Counter(conclusion=1)
+    assert kinds(f"{STORY_P}\n\n{ending}", story_place(3)) == Counter()  # the last section ends it
+
+
+@pytest.mark.parametrize("label", ["Introduction:", "Panda:", "**Background:**"])
+def test_a_label_line_over_the_text_is_a_heading(label):
+    place = Place(index=1, count=4, title="Diet", instruction="Write a 4000 words introduction about panda")
+    assert kinds(f"{label}\n\n{P1}\n\n{P2}", place) == Counter(heading=1), label
+
+
+def test_a_lead_in_to_a_list_is_prose():
+    place = Place(index=1, count=4, title="Starters", instruction="Write an article about baking bread.")
+    for lead in ("Ingredients:", "The steps are:", "You will need:"):
+        assert kinds(f"{P1}\n\n{lead}\n\n- flour\n- water\n- salt", place) == Counter(), lead
+
+
+def test_a_long_title_line_in_two_parts_is_a_heading():
+    title = "Walking in Spirit in Relationships: Building Stronger and More Fulfilling Relationships with Others"
+    assert kinds(f"{title}\n\n{P1}\n\n{P2}", middle(1)) == Counter(heading=1)
+    sentence = "Walking in spirit in relationships: building stronger bonds takes time and a little patience"
+    assert kinds(f"{sentence}\n\n{P1}\n\n{P2}", middle(1)) == Counter()
+
+
+def test_the_instructions_length_said_in_the_text_is_an_echo():
+    place = Place(index=5, count=8, title="Safety", instruction=GUIDE)
+    text = (f"{P1} The Hong Kong Travel Guide, approximately 3000 words, includes references to relevant sources. "
+            f"The ferry costs a few dollars.")
+    assert kinds(text, place) == Counter(echo=1)
+    assert kinds(f"{P1} The governor's letter ran to 300 words.", place) == Counter()
+
+
+@pytest.mark.parametrize("meta", [
+    "The first section provides some background information about the town and the zombies.",
+    "We continue this section with a brief summary of the government's policies.",
+    "In section 2, \"Panda's Body\", I will continue with more detailed information about the panda.",
+    "The work also addresses the broader topic of mammalian anatomy.",
+    "The Hong Kong Travel Guide is a comprehensive guide that covers various aspects of Hong Kong.",
+    "Now, we have section 6, \"Hong Kong Transportation\": this covers the trams.",
+    "The piece is written in 2000 words, one at a time.",
+])
+def test_a_section_announcing_where_it_sits_is_cut(meta):
+    cleaned = remove_defects(f"{P1} {meta}\n\n{P2}", middle(1))
+    assert cleaned.text == f"{P1}\n\n{P2}", meta
+
+
+@pytest.mark.parametrize("prose", [
+    "The first section of the bridge opened in 1932.",
+    "We continue to learn from their records.",
+    "The work of the harbour pilots is dangerous and poorly paid.",
+    "The course covers various aspects of nursing, from wound care to records.",
+])
+def test_prose_about_sections_and_work_stays(prose):
+    assert kinds(f"{P1} {prose}\n\n{P2}", middle(1)) == Counter(), prose

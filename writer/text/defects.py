@@ -22,8 +22,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from writer.text.genre import narrative
 from writer.text.paragraphs import renumber_lists, separate_paragraphs
-from writer.text.words import STOPWORDS, content_words, tokens
+from writer.text.words import STOPWORDS, content_words, stem, tokens
 
 KINDS = ("heading", "conclusion", "chatter", "echo", "off_task", "repeated", "restart")
 LABELS = {
@@ -65,6 +66,16 @@ _CHATTER_TRAIL = re.compile(
     r"please note that this|note: this (?:text|section|article)|thank you for|"
     r"(?:to learn more|for more information|for further reading)(?: about [^,.]{1,60})?, (?:you|readers) (?:can|could|may|should))",
     re.IGNORECASE)
+# A refusal from the chat model ("I'm sorry, but I can't assist with that request."): a reply, never the text. A
+# paragraph that opens with a quote is a character speaking, and is kept.
+_REFUSAL = re.compile(
+    r"^(?![\"“'‘])\W*(?:(?:(?:i'?m|i am|we'?re|we are) sorry|sorry|unfortunately|i apologi[sz]e)\b[^.!?]{0,40}?\b)?"
+    r"(?:i|we)(?:'m|’m| am|'re| are)? (?:can(?:no|'|’)t|cannot|unable|not able)(?: to)? (?:assist|help|fulfil|fulfill|"
+    r"comply|provide|write|create|engage|generate|continue|complete)(?: (?:with|in|on))? (?:that|this|your|such|these)\b",
+    re.IGNORECASE)
+# A story ended before its last section ("And so, the end of the story was over."): a conclusion of its own kind.
+_STORY_END = re.compile(r"^\W*the end\W*$|\bthe end of (?:the|our|this|my) (?:story|tale) (?:was|is|had|has)\b|"
+                        r"^\W*and so,? the end\b|\bhappily ever after\b", re.IGNORECASE)
 # A closing paragraph's openers that only a conclusion uses; they end a section early when it is not the last.
 _CLOSING_LAST = re.compile(r"^\W*(?:overall|ultimately|in the end|finally, (?:it is|we|the)),? ", re.IGNORECASE)
 _META = re.compile(
@@ -87,6 +98,20 @@ _META = re.compile(
     # a table of contents in prose: "In the second section, we focus on ...", "In the sixth section, we end ..."
     r"|^\W*in the (?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|next|final|last) "
     r"(?:section|part|chapter),? (?:we|i)\b"
+    # a section announcing where it sits: "The first section provides some background ...", "We continue this
+    # section with ...", "In section 2, "Panda's Body", I will continue ...", "The work also addresses ..."
+    r"|^\W*the (?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|next|previous|last|final|opening|"
+    r"closing) (?:section|part|chapter) (?:also |then )?(?:provides|gives|covers|discusses|describes|introduces|"
+    r"explores|focuses|looks|examines|presents|outlines|offers)\b"
+    r"|^\W*(?:now,? )?we (?:have|continue|move on to|turn to|come to|begin|start|end|close) (?:with )?(?:this|the next|"
+    r"the|our) (?:section|part|chapter)\b"
+    r"|^\W*in (?:section|part|chapter) \d+\b[^.]{0,60}\b(?:i|we) (?:will|shall|'ll|continue|turn|look|discuss|explore)\b"
+    r"|^\W*the work (?:also |then )?(?:addresses|covers|discusses|explores|examines|describes|introduces|highlights)\b"
+    # the document describing itself by its title: "The Hong Kong Travel Guide is a comprehensive guide that covers
+    # various aspects of Hong Kong"
+    r"|\b(?:the|this) (?:[\w'-]+ ){0,4}(?:guide|article|essay|report|introduction|overview|piece|post|paper) "
+    r"(?:is a comprehensive (?:guide|overview|introduction|resource|look)|(?:that )?covers (?:various|many|all|several) "
+    r"aspects of)\b"
     r"|^\W*this is the (?:\w+ )?(?:section|part|paragraph|chapter) of the (?:[\w-]+ ){0,2}(?:article|essay|piece|text|story)\b"
     r"|\bplease let me know if you need\b|\bi'?m here to help\b"
     r"|\bthe (?:article|essay|piece|text|section) is (?:about )?\d+ words\b"
@@ -130,15 +155,31 @@ _TASK = re.compile(r"^\W*(?:compute|calculate|solve|evaluate|translate|find the|
 _SCAFFOLD = re.compile(
     r"\(about \d+ words\)|\babout \d+ words\b\s*[):]|\bnow write section\b|\bthe text so far ends\b|"
     r"\boutline of the whole text\b|<- (?:this|you write)|\bcontinue the text\b|\bdo not repeat it\b|"
-    r"\bthe piece is written in \d+ sections\b|\bwrite section \d+\b|earlier text omitted|"
+    r"\bthe piece is written in \d+\b|\bnow,? we have section \d+\b|\bwrite section \d+\b|earlier text omitted|"
     r"\ban earlier attempt at this was rejected\b|\bdo better this time\b|\blonger,? more detailed version\b|"
     r"\bwhat (?:it|you) (?:already says|wrote above)\b|\bcomes? after this one\b|\bthe reader has just read section\b|"
     r"\bthis is the last section\s*:|\bbring the piece to a close\b|\bmore sections follow\b|"
     r"\bdo not introduce the subject again\b|\bgive only the text of this section\b|\bno remarks about the text\b|"
-    r"\bgo on from where the text so far ends\b",
+    r"\bgo on from where the text so far ends\b|\bdo not start the story again\b|\bwith the same narrator, characters\b|"
+    r"\bdo not end the story\b|\bbring the story to its end\b",
     re.IGNORECASE)
+_WORD_COUNT = re.compile(r"\b(\d{1,3}(?:,\d{3})+|\d+)[- ]words?\b", re.IGNORECASE)
 _NUMBERED = re.compile(r"^\s*\d{1,2}[.)]\s+")
 
+# A story set up again: a new place and someone new in it, as a story's first sentence does
+_SCENE_OPENING = re.compile(
+    r"^\W*(?:once upon a time|long,? long ago|there once (?:lived|was|were)|in a (?:land|kingdom|galaxy) far,? far away"
+    r"|in (?:the (?:heart|middle|depths|shadow) of )?(?:a|an|the) (?:[\w'-]+ ){0,4}(?:town|village|city|kingdom|land|"
+    r"forest|woods|valley|mountains?|hills?|house|mansion|castle|world|country|island|realm|desert|jungle|galaxy|"
+    r"planet)\b[^.;!?]{0,140}?,\s*there (?:once )?(?:lived|was|were|stood) (?:a|an)\b)", re.IGNORECASE)
+OPENING_WORDS = 6  # a later section opening with the same six words as an earlier paragraph is starting over
+_PRAISE = (r"fascinating|unique|powerful|beautiful|vibrant|bustling|remarkable|iconic|transformative|popular|"
+           r"important|complex|incredible|amazing|wonderful|rich|diverse|dynamic|profound|crucial|essential|"
+           r"fundamental|significant|vital|fantastic|magnificent|famous|renowned|well-known|intriguing|captivating|"
+           r"versatile|valuable|beloved|majestic|stunning")
+_PRAISING_DEFINITION = re.compile(
+    rf"^\W*(?P<subject>(?:[\w'’-]+ ){{0,4}}[\w'’-]+)(?:, [^,.]{{1,60}},)? (?:is|are) (?:a|an|one of the)? ?"
+    rf"(?:(?:truly|highly|very|incredibly|particularly|most) )?(?:{_PRAISE})\b", re.IGNORECASE)
 _GENERIC_OPENING = re.compile(
     r"\b(?:has|have) (?:long )?been (?:a |an )?(?:cornerstone|part|integral|essential|vital|central|important|"
     r"key|significant|crucial)|\bsince (?:ancient|the dawn|time immemorial|the beginning)|\bthroughout (?:history|the ages)|"
@@ -291,14 +332,34 @@ def heading_kind(line: str, place: Place) -> str | None:
 
 
 def _title_shaped(line: str) -> bool:
-    """A short line with no closing punctuation, most of whose words are capitalised: "The Carnegie Era"."""
+    """A short line with no closing punctuation, most of whose words are capitalised: "The Carnegie Era"; or a
+    longer one in two parts, nearly every word capitalised: "Walking in Spirit in Relationships: Building
+    Stronger and More Fulfilling Relationships with Others"."""
     stripped = line.strip().strip("*_")
     parts = stripped.split()
-    if not 1 <= len(parts) <= 10 or stripped[-1:] in _END_PUNCT or stripped[:1] in "-*+>|0123456789":
+    if not 1 <= len(parts) <= 16 or stripped[-1:] in _END_PUNCT or stripped[:1] in "-*+>|0123456789":
         return False
     caps = sum(t[:1].isupper() for t in parts if t.lower() not in STOPWORDS)
     significant = sum(t.lower() not in STOPWORDS for t in parts)
+    if len(parts) > 10:
+        return ": " in stripped and caps * 4 >= significant * 3
     return significant > 0 and caps >= max(1, (significant + 1) // 2)
+
+
+PART_NAMES = frozenset("introduction conclusion summary overview background body ending epilogue prologue "
+                       "abstract".split())
+
+
+def _label_shaped(line: str, place: Place) -> bool:
+    """A line of its own such as "Introduction:" or "Panda:": a label over the text that names a part of a
+    document or the document's subject. A lead-in to a list that says something ("The steps are:") is prose."""
+    stripped = line.strip().strip("*_").strip()
+    words = tokens(stripped)
+    if not stripped.endswith(":") or not 1 <= len(words) <= 4:
+        return False
+    known = PART_NAMES | {stem(w) for w in content_words(place.instruction + " " + place.title)}
+    named = [w for w in words if w not in STOPWORDS]
+    return bool(named) and all(w in known or stem(w) in known for w in named)
 
 
 def _is_chatter(text: str, sentences: int) -> bool:
@@ -306,7 +367,7 @@ def _is_chatter(text: str, sentences: int) -> bool:
     n = len(text.split())
     if n <= 30 and _CHATTER_LEAD.match(text):
         return True
-    if n <= 80 and _CHATTER_TRAIL.match(text):  # a sign-off, often two or three sentences of it
+    if n <= 80 and (_CHATTER_TRAIL.match(text) or _REFUSAL.match(text)):  # a sign-off or a refusal
         return True
     if n <= 60 and sentences <= 2 and bool(_META.search(text)):
         return True
@@ -358,6 +419,7 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
     # a later section that copies the instruction is announcing the document again ("Here's a detailed description
     # of dinosaurs, including ...")
     asked_grams = set(_grams(tokens(place.instruction), 5)) if not place.first else set()
+    asked_lengths = {m.group(1).replace(",", "") for m in _WORD_COUNT.finditer(place.instruction)}
     first_prose = True
     for k, block in enumerate(paragraphs):
         body = block.text(text)
@@ -367,7 +429,7 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
             kind = heading_kind(text[ls:le], place)
             line = text[ls:le]
             shaped = kind is None and len(block.lines) == 1 and len(paragraphs) > 1 and (
-                _title_shaped(line)
+                _title_shaped(line) or _label_shaped(line, place)
                 # "3. Training Session" alone, over a paragraph: a numbered heading, not a list item
                 or (_NUMBERED.match(line) is not None and _title_shaped(_NUMBERED.sub("", line))
                     and k + 1 < len(paragraphs) and len(paragraphs[k + 1].text(text).split()) > 20))
@@ -413,14 +475,18 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
         if _is_chatter(prose, len(spans)):
             found.append(Finding("chatter", block.start, block.end, body))
             continue
-        if not place.last and (_CONCLUSION.match(prose) or (k == len(paragraphs) - 1 and k > 0
-                                                          and _CLOSING_LAST.match(prose))):
+        if not place.last and (_CONCLUSION.match(prose) or _STORY_END.search(prose)
+                               or (k == len(paragraphs) - 1 and k > 0 and _CLOSING_LAST.match(prose))):
             found.append(Finding("conclusion", block.start, block.end, body))
             continue
         for n, (s, e) in enumerate(spans):
             sentence = text[s:e]
             if _META.search(sentence) and len(spans) > 1:  # the piece describing itself, wherever it does
                 found.append(Finding("chatter", s, e, sentence))
+                continue
+            if asked_lengths and any(m.group(1).replace(",", "") in asked_lengths for m in _WORD_COUNT.finditer(sentence)):
+                # the instruction's length, said in the text: "The Hong Kong Travel Guide, approximately 3000 words, ..."
+                found.append(Finding("echo", s, e, sentence))
                 continue
             said = tokens(sentence)
             if asked_grams and len(said) >= REPEAT_HERE_MIN_WORDS and _prompt_share(sentence, asked_grams) >= ECHO_SHARE:
@@ -441,26 +507,55 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
                 found.append(Finding("repeated", s, e, sentence))
                 continue
             own_grams.update(grams)
-            if first_prose and n == 0 and not place.first and (_restarts(sentence, place, earlier)
-                                                                or _opens_on_previous(sentence, place)):
+            restart = first_prose and n == 0 and not place.first and _restart(sentence, place, earlier)
+            if restart:
+                # a story set up again is re-run: the paragraphs after its opening go on from the new set-up
                 whole = len(spans) == 1
                 found.append(Finding("restart", block.start if whole else s, block.end if whole else e, sentence,
-                                     cuttable=not whole or k < len(paragraphs) - 1))
+                                     cuttable=restart != "scene" and (not whole or k < len(paragraphs) - 1)))
         first_prose = False
     return found
 
 
-def _restarts(sentence: str, place: Place, earlier: str) -> bool:
-    """Whether the opening sentence of a later section introduces the document's topic again."""
+def _openings(text: str) -> list[str]:
+    """The first sentence of each paragraph of `text`."""
+    return [text[s:e] for b in blocks(text) for s, e in sentence_spans(text, b.start, b.end)[:1]]
+
+
+def _restart(sentence: str, place: Place, earlier: str) -> str | None:
+    """How the opening sentence of a later section starts the document over, if it does: "scene" for a story set
+    up again ("In a small town nestled in the hills, there lived ..."), "topic" for an article's subject
+    introduced again ("Hong Kong is a vibrant city ...", "Pandas have long been ..."), None when it goes on."""
+    story = narrative(place.instruction)
+    if story and _SCENE_OPENING.match(sentence):
+        return "scene"
+    openings = _openings(earlier)
+    lead = tokens(sentence)[:OPENING_WORDS]
+    if (len(lead) == OPENING_WORDS and sum(w not in STOPWORDS for w in lead) >= 2
+            and any(tokens(o)[:OPENING_WORDS] == lead for o in openings)):
+        return "scene" if story else "topic"  # worded as an earlier paragraph opened: "In the heart of the forest"
+    if _opens_on_previous(sentence, place) or _redefines(sentence, place, openings[:1]):
+        return "topic"
     if not _GENERIC_OPENING.search(sentence):
-        return False
+        return None
     mine = set(content_words(sentence))
     if not mine:
-        return False
+        return None
     subject = set(content_words(place.instruction))
-    openings = [earlier[s:e] for b in blocks(earlier)[:1] for s, e in sentence_spans(earlier, b.start, b.end)[:1]]
     first = set(content_words(openings[0])) if openings else set()
-    return len(mine & subject) >= 1 or len(mine & first) / len(mine) >= 0.4
+    return "topic" if len(mine & subject) >= 1 or len(mine & first) / len(mine) >= 0.4 else None
+
+
+def _redefines(sentence: str, place: Place, first_opening: list[str]) -> bool:
+    """Whether a sentence defines the document's subject again, in praise: "Walking in spirit is a powerful tool
+    ...", "Hong Kong, a city in China, is a fascinating place ...". Its subject (before the verb, an apposition
+    left out) must be words of the instruction or of the document's first sentence."""
+    m = _PRAISING_DEFINITION.match(sentence)
+    if m is None:
+        return False
+    said = {stem(w) for w in content_words(m.group("subject"))}
+    known = {stem(w) for w in content_words(place.instruction + " " + " ".join(first_opening))}
+    return bool(said) and said <= known
 
 
 def _opens_on_previous(sentence: str, place: Place) -> bool:
