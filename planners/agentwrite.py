@@ -39,6 +39,7 @@ from prompts import render
 from writer.artifacts import Plan
 from writer.calls import CallRecorder
 from writer.engines.base import ChatRequest, Message
+from writer.text.genre import narrative
 from writer.text.lengths import TargetLength
 
 TEMPLATE = "planner/agentwrite.j2"
@@ -117,7 +118,8 @@ class AgentWritePlanner(Planner):
         n = suggested_sections(target.words)
         _, high = section_count_bounds(target.words)
         prompt = render(TEMPLATE, instruction=instruction, target_words=target.words, n_sections=n,
-                        min_words=min(MIN_SECTION_WORDS, target.words), max_words=MAX_SECTION_WORDS, style=self.style)
+                        min_words=min(MIN_SECTION_WORDS, target.words), max_words=MAX_SECTION_WORDS, style=self.style,
+                        story=narrative(instruction))
         return ChatRequest(
             messages=[Message(role="user", content=prompt)],
             max_tokens=min(4096, 60 + 140 * min(high, 2 * n + 2)),
@@ -146,7 +148,7 @@ class AgentWritePlanner(Planner):
         n = suggested_sections(target.words)
         n_parts = math.ceil(n / SECTIONS_PER_PART)
         prompt = render(PARTS_TEMPLATE, instruction=instruction, n_parts=n_parts, target_words=target.words,
-                        style=self.style)
+                        style=self.style, story=narrative(instruction))
         ask = ChatRequest(messages=[Message(role="user", content=prompt)], max_tokens=60 + 120 * n_parts,
                           temperature=self.temperature, json_schema=plan_schema(n_parts, n_parts), stop_on_loop=True)
         reply = self.call("plan", [ask], template=PARTS_TEMPLATE)[0]
@@ -165,7 +167,7 @@ class AgentWritePlanner(Planner):
         for k, part in enumerate(parts):
             m = max(1, round(part["words"] / (target.words / n)))
             text = render(PART_SECTIONS_TEMPLATE, instruction=instruction, parts=parts, index=k, part=part,
-                          n_sections=m, style=self.style)
+                          n_sections=m, style=self.style, story=narrative(instruction))
             requests.append(ChatRequest(messages=[Message(role="user", content=text)], max_tokens=60 + 140 * m,
                                         temperature=self.temperature, json_schema=plan_schema(m, m), stop_on_loop=True))
         replies = self.call("plan", requests, template=PART_SECTIONS_TEMPLATE)

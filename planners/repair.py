@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 
 from writer.artifacts import PlannedSection
 
@@ -141,6 +142,7 @@ def usable_sections(raw_sections) -> tuple[list[dict], list[str]]:
             repairs.append(f"section {k + 1}: main point cut to its first whole sentences")
         items.append({"title": title, "main_point": brief, "words": _as_int(raw.get("words"))})
 
+    repairs += _drop_shared_prefix(items)
     unique, seen_titles, seen_points, seen_shapes, dropped, placeholders = [], set(), set(), set(), {}, []
     for item in items:
         t, p = _norm(item["title"]), _norm(item["main_point"])
@@ -164,6 +166,22 @@ def usable_sections(raw_sections) -> tuple[list[dict], list[str]]:
     repairs += [f"dropped duplicate section {title!r}" + (f" ({n} copies)" if n > 1 else "")
                 for title, n in dropped.items()]
     return unique, repairs
+
+
+def _drop_shared_prefix(items: list[dict]) -> list[str]:
+    """Titles without a lead before a colon that several of them share ("The Last Chapter: The Escape", "The Last
+    Chapter: The Siege", from the 1.5B's plan of a story): as headings, the lead would repeat down the document.
+    Numbered leads differ ("Chapter 1: ...", "Chapter 2: ...") and stay. Changes `items` in place."""
+    leads = Counter(item["title"].split(": ", 1)[0] for item in items if ": " in item["title"].strip(": "))
+    repairs = []
+    for lead, n in leads.items():
+        if n < 2:
+            continue
+        for item in items:
+            if item["title"].startswith(lead + ": "):
+                item["title"] = item["title"][len(lead) + 2:].strip()
+        repairs.append(f"dropped {lead!r} shared by {n} titles")
+    return repairs
 
 
 _SENTENCE_END = re.compile(r"[.!?。！？](?=\s|$)")

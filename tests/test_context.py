@@ -5,6 +5,7 @@ from scripted_engine import ScriptedEngine, prose
 
 from writer.artifacts import Plan, PlannedSection, WrittenSection
 from writer.pipeline.context import OMITTED, SectionBudget, SectionMemory, section_prompt, tail_text
+from writer.text.genre import narrative
 
 
 def long_plan(n: int) -> Plan:
@@ -79,3 +80,29 @@ def test_memory_is_capped_by_memory_tokens():
     large = section_prompt(plan, 29, [], engine, budget, memory=memory, memory_tokens=2000)
     assert small.count("\nSection ") < large.count("\nSection ")
     assert "Section 29: " in small  # the most recent summary is the last one dropped
+
+
+def test_a_story_is_asked_to_go_on_and_an_article_not_to_introduce_its_subject_again():
+    engine = ScriptedEngine(context_window=4096)
+    budget = SectionBudget.for_words(300)
+    story = Plan(instruction="Write a 1200-word ghost story in the first person.", target_words=1200,
+                 sections=[PlannedSection(title=f"Night {i}", main_point=f"What happens on night {i}", words=300)
+                           for i in range(4)])
+    middle = section_prompt(story, 1, written(1, 300), engine, budget)
+    assert "Do not start the story again" in middle and "Do not end the story" in middle
+    assert "bring the story to its end" in section_prompt(story, 3, written(3, 300), engine, budget)
+    article = long_plan(4)
+    prompt = section_prompt(article, 1, written(1, 300), engine, budget)
+    assert "Do not introduce the subject again" in prompt and "the story" not in prompt
+
+
+@pytest.mark.parametrize(("instruction", "story"), [
+    ("Write a extremely scary ghost story in the first person, about 2500 words.", True),
+    ("A zombie virus breaks out in a small town. Write a 5000-word story about a group of survivors.", True),
+    ("Write a fairy tale for children about a fox and a crow.", True),
+    ("Write a review of the novel Middlemarch.", False),
+    ("Write an essay on the history of the short story.", False),
+    ("Write a 2000-word article about the history of public libraries.", False),
+])
+def test_stories_are_told_from_other_writing(instruction, story):
+    assert narrative(instruction) is story

@@ -330,3 +330,24 @@ def test_the_follow_up_asks_again_when_dropped_back_matter_leaves_too_few():
     assert [s.title for s in plan.sections][:2] == ["The First Tea Houses", "Tea on the Silk Road"]
     assert not any(s.title in ("References", "Bibliography", "Index", "Appendix A") for s in plan.sections)
     assert any("asked for the rest" in r for r in plan.repairs)
+
+
+def test_a_lead_shared_by_several_titles_is_dropped_and_numbered_ones_stay():
+    """The 1.5B titled five sections of a story "The Last Chapter: ..."; the headings would repeat it."""
+    raw = [sec("The Outbreak"), sec("The Last Chapter: The Siege"), sec("The Last Chapter: The Bridge")]
+    sections, repairs = repair_plan(INSTRUCTION, 900, raw)
+    assert [s.title for s in sections] == ["The Outbreak", "The Siege", "The Bridge"]
+    assert "dropped 'The Last Chapter' shared by 2 titles" in repairs
+    numbered = [sec("Chapter 1: The Storm"), sec("Chapter 2: The Letters")]
+    assert [s.title for s in repair_plan(INSTRUCTION, 900, numbered)[0]] == ["Chapter 1: The Storm",
+                                                                            "Chapter 2: The Letters"]
+
+
+def test_a_story_is_planned_as_one_story_told_in_order():
+    engine = ScriptedEngine(plan_reply={"sections": [sec("The Knock"), sec("The Letters"), sec("The Crossing")]})
+    AgentWritePlanner(CallRecorder(engine)).plan("Write a 900-word story about a lighthouse keeper.",
+                                                 TargetLength(900, "instruction"))
+    prompt = engine.requests[0].messages[0].content
+    assert "sections of one story, told in order" in prompt and "naming who and where" in prompt
+    AgentWritePlanner(CallRecorder(engine)).plan(INSTRUCTION, TargetLength(900, "instruction"))
+    assert "one story" not in engine.requests[-1].messages[0].content

@@ -20,6 +20,7 @@ from pathlib import Path
 from prompts import render
 from writer.artifacts import Passage, Plan, WrittenSection
 from writer.engines.base import Engine
+from writer.text.genre import narrative
 
 SECTION_TEMPLATE = "writer/section.j2"
 # Output tokens per counted word: SmolLM2's prose measured 1.21 (624 tokens for 515 words), Qwen2.5's about 1.25.
@@ -150,7 +151,7 @@ def section_prompt(plan: Plan, index: int, written: list[WrittenSection], engine
     fixed_args = dict(instruction=plan.instruction, index=index, count=len(plan.sections), title=section.title,
                       main_point=section.main_point, words=section.words, feedback=memory.feedback,
                       previous=previous.model_dump() if previous else None, next_title=following, style=style,
-                      revision=revision)
+                      revision=revision, story=narrative(plan.instruction))
     bare = render(SECTION_TEMPLATE, written="", facts=[], summaries=[], sources=[], **fixed_args)
     room = engine.context_window - budget.max_tokens - engine.count_tokens(bare) - SAFETY_TOKENS
     if sources:
