@@ -21,6 +21,7 @@ of the pipelines. Prints a table and writes bench/results/quality.json.
     .venv/bin/python bench/quality.py [--model NAME] [--judge-model NAME] [--ids 6,14] [--no-judge]
     .venv/bin/python bench/quality.py --plan-model qwen2.5-coder-1.5b --systems writer   # plans on the 1.5B
     .venv/bin/python bench/quality.py --judge-only            # judge the documents the results file holds
+    .venv/bin/python bench/quality.py --recount --out bench/results/quality.json   # today's checks, no engine
 
 The documents are written to the results file as soon as they are all written, before the judge
 starts, so a run stopped while judging keeps them and `--judge-only` judges them later.
@@ -263,6 +264,8 @@ def main() -> None:
     parser.add_argument("--systems", default=",".join(SYSTEMS), help="systems to write (default: all three)")
     parser.add_argument("--no-judge", action="store_true", help="skip the pairwise preference")
     parser.add_argument("--judge-only", action="store_true", help="judge the documents already in --out")
+    parser.add_argument("--recount", action="store_true",
+                        help="count the defects in the documents already in --out with today's checks (no engine)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "quality.json"))
     args = parser.parse_args()
     os.environ.setdefault("WRITER_DATA_DIR", tempfile.mkdtemp(prefix="writer-quality-"))
@@ -272,6 +275,9 @@ def main() -> None:
     from writer.engines.models import DEFAULT_MODEL
 
     out = Path(args.out)
+    if args.recount:
+        recount(out)
+        return
     if args.judge_only:
         saved = json.loads(out.read_text())
         meta, rows = saved["meta"], {(r["id"], r["system"]): r for r in saved["documents"]}
@@ -306,6 +312,28 @@ def main() -> None:
     summary = save(out, meta, rows, items, verdicts)
     print_table(rows, items, summary, verdicts, meta)
     print(f"\nwrote {out}")
+
+
+def recount(out: Path) -> None:
+    """Print, per system, the defects the stored run counted in its documents and those today's checks count in
+    the same texts: how much a change to the checks sees of what the pipeline left. The file is not changed."""
+    from writer.text.defects import count_document
+
+    saved = json.loads(out.read_text())
+    items = {item["id"]: item for item in load_prompts(sorted({r["id"] for r in saved["documents"]}))}
+    print(f"{out.name}: documents written at commit {saved['meta'].get('commit', '?')}")
+    print("| system | documents | defects stored | defects now | per document now | kinds now |")
+    print("|---|---|---|---|---|---|")
+    for system in SYSTEMS:
+        docs = [r for r in saved["documents"] if r["system"] == system]
+        if not docs:
+            continue
+        now = Counter()
+        for r in docs:
+            now.update(count_document(r["text"], instruction=items[r["id"]]["prompt"]))
+        stored = sum(sum(r.get("defects", {}).values()) for r in docs)
+        kinds = ", ".join(f"{k} {n}" for k, n in now.most_common())
+        print(f"| {system} | {len(docs)} | {stored} | {sum(now.values())} | {sum(now.values()) / len(docs):.1f} | {kinds} |")
 
 
 def save(out: Path, meta: dict, rows: dict, items: list[dict], verdicts: list[dict]) -> dict:
