@@ -10,7 +10,10 @@ inserted) and `conclusions` (an "In conclusion" paragraph closing every section)
 Each model judge runs on every text in one engine batch, on the judge model (`--judge-model`; default:
 the strongest installed local model). For every judge and degradation: the share of (good, degraded)
 pairs where the good text wins, the ties, the seconds per verdict, and for pairwise (both orders, a
-verdict only when they agree) the position consistency. `length` and `rules` (no model) are listed for
+verdict only when they agree) the position consistency. `pairwise-margin` asks each order for the
+letter alone and decides by the good text's margin with the judge's lean to a position taken out
+(`judges.pairwise`, rule "margin"); it runs first, so its seconds are its own, and `pairwise` after it
+(reasons and letters) may find the texts in the engine's prefix cache. `length` and `rules` (no model) are listed for
 reference. Then the checklist's calibration: its item scores against graded labels (`LABELS`: good 100,
 each degradation by how much of the document it spoils), R² and good-over-degraded share with equal
 weights, with weights fitted on all texts, and with weights fitted leaving each document out.
@@ -50,7 +53,8 @@ DEGRADATIONS = ("loop", "dropped", "truncated", "shuffled", "offtopic", "chatter
 # Graded labels for calibration: how much of a reader's document is left (see docs/judges.md).
 LABELS = {"good": 100, "conclusions": 65, "chatter": 55, "shuffled": 45, "offtopic": 40, "dropped": 35,
           "truncated": 25, "loop": 0}
-MODEL_JUDGES = ("quality", "checklist", "pairwise")
+MODEL_JUDGES = ("quality", "checklist", "pairwise-margin", "pairwise")
+PAIRWISE = ("pairwise-margin", "pairwise")
 CATEGORY = "blog"  # every instruction asks for an article
 
 
@@ -229,6 +233,10 @@ def markdown(result: dict) -> str:
         lines.append(f"| {j} | " + " | ".join(fmt(row[k]) for k in DEGRADATIONS) + f" | {fmt(row['all'])} | "
                      f"{row['ties']} | {fmt(row.get('position_consistency'))} | {row['seconds_per_verdict']:.1f} | "
                      f"{row['seconds_per_1000_words_read']:.1f} |")
+    lean = result["summary"].get("pairwise-margin", {}).get("mean_position_lean")
+    if lean is not None:
+        lines += ["", f"pairwise-margin: the judge's mean lean towards the text shown first, {lean:+.2f} nats "
+                      "(log P(A) - log P(B), averaged over both orders), is what the margin takes out."]
     calib = result.get("calibration")
     if calib:
         lines += ["", f"Checklist calibration on the {calib['texts']} graded labels "
@@ -298,7 +306,8 @@ def main() -> None:
             scores = {j: {of_key(k): v for k, v in d.items()} for j, d in saved["scores"].items()}
             items = {of_key(k): v for k, v in saved["items"].items()}
             seconds, errors = saved["seconds"], saved["errors"]
-            verdicts = {of_key(k): PairVerdict.model_validate(v) for k, v in saved["verdicts"].items()}
+            verdicts = {j: {of_key(k): PairVerdict.model_validate(v) for k, v in d.items()}
+                        for j, d in saved["verdicts"].items()}
             print(f"resumed {partial}: {', '.join(seconds)} done", flush=True)
 
     def keep() -> None:
@@ -307,9 +316,9 @@ def main() -> None:
             "judge_model": choice.model, "documents": names, "seconds": seconds, "errors": errors,
             "scores": {j: {key_of(k): v for k, v in d.items()} for j, d in scores.items()},
             "items": {key_of(k): v for k, v in items.items()},
-            "verdicts": {key_of(k): v.model_dump() for k, v in verdicts.items()}}))
+            "verdicts": {j: {key_of(k): v.model_dump() for k, v in d.items()} for j, d in verdicts.items()}}))
 
-    for name in ["length", "rules", *[j for j in model_judges if j != "pairwise"]]:
+    for name in ["length", "rules", *[j for j in model_judges if j not in PAIRWISE]]:
         if name in seconds:
             continue
         t = time.perf_counter()
@@ -323,14 +332,15 @@ def main() -> None:
                      if "checklist" in j.results}
         print(f"{name}: {seconds[name]:.0f} s", flush=True)
         keep()
-    if "pairwise" in model_judges and "pairwise" not in seconds:
-        pair_keys = [(n, kind) for n in names for kind in DEGRADATIONS]
-        pairs = [PairInput(instruction=DOCS[n][0], first=all_texts[(n, "good")], second=all_texts[(n, kind)])
-                 for n, kind in pair_keys]
+    pair_keys = [(n, kind) for n in names for kind in DEGRADATIONS]
+    pairs = [PairInput(instruction=DOCS[n][0], first=all_texts[(n, "good")], second=all_texts[(n, kind)])
+             for n, kind in pair_keys]
+    for name in [j for j in PAIRWISE if j in model_judges and j not in seconds]:
         t = time.perf_counter()
-        verdicts = dict(zip(pair_keys, compare(pairs, CallRecorder(engine, store))))
-        seconds["pairwise"] = time.perf_counter() - t
-        print(f"pairwise: {seconds['pairwise']:.0f} s", flush=True)
+        judged = compare(pairs, CallRecorder(engine, store), reasons=name == "pairwise")
+        verdicts[name] = dict(zip(pair_keys, judged))
+        seconds[name] = time.perf_counter() - t
+        print(f"{name}: {seconds[name]:.0f} s", flush=True)
         keep()
     close_engines()
 
@@ -340,33 +350,40 @@ def main() -> None:
         for kind in DEGRADATIONS:
             row = {"doc": n, "degradation": kind, "words": [words[(n, "good")], words[(n, kind)]],
                    "scores": {j: [scores[j][(n, "good")], scores[j][(n, kind)]] for j in scores}}
-            if (n, kind) in verdicts:
-                v = verdicts[(n, kind)]
-                row["pairwise"] = {"winner": {"first": "good", "second": "degraded", "tie": "tie"}[v.winner],
-                                   "orders": [o.model_dump() for o in v.orders]}
+            for j, by_key in verdicts.items():
+                if (n, kind) in by_key:
+                    v = by_key[(n, kind)]
+                    row[j] = {"winner": {"first": "good", "second": "degraded", "tie": "tie"}[v.winner],
+                              "margin": v.margin, "orders": [o.model_dump() for o in v.orders]}
             pairs_out.append(row)
-    judged = [j for j in ["length", "rules", *model_judges] if j in scores or j == "pairwise" and verdicts]
+    judged = [j for j in ["length", "rules", *model_judges] if j in scores or j in verdicts]
     for j in judged:
         row: dict = {}
         for kind in (*DEGRADATIONS, "all"):
             ks = [(n, d) for n in names for d in DEGRADATIONS if kind in ("all", d)]
-            if j == "pairwise":
-                prefs = [{"first": 1, "second": -1, "tie": 0}[verdicts[k].winner] for k in ks]
+            if j in PAIRWISE:
+                prefs = [{"first": 1, "second": -1, "tie": 0}[verdicts[j][k].winner] for k in ks]
             else:
                 prefs = [prefer(scores[j][(k[0], "good")], scores[j][k]) for k in ks]
             row[kind] = share(prefs)
             if kind == "all":
                 row["ties"] = sum(p == 0 for p in prefs)
                 row["missing"] = sum(p is None for p in prefs)
-        verdict_count = len(verdicts) if j == "pairwise" else len(keys)
+        verdict_count = len(verdicts[j]) if j in PAIRWISE else len(keys)
         row["seconds"] = round(seconds[j], 1)
         row["seconds_per_verdict"] = round(seconds[j] / verdict_count, 2)
-        read = (sum(words[(n, "good")] + words[(n, d)] for n, d in verdicts) * 2 if j == "pairwise"
+        read = (sum(words[(n, "good")] + words[(n, d)] for n, d in verdicts[j]) * 2 if j in PAIRWISE
                 else sum(words.values()))
         row["seconds_per_1000_words_read"] = round(seconds[j] / read * 1000, 2)
         if j == "pairwise":
             row["position_consistency"] = round(
-                sum(v.orders[0].preferred == v.orders[1].preferred for v in verdicts.values()) / len(verdicts), 3)
+                sum(v.orders[0].preferred == v.orders[1].preferred for v in verdicts[j].values()) / len(verdicts[j]), 3)
+        if j == "pairwise-margin":  # the share of pairs whose two leans point to the same text (each lean's sign)
+            both = [v for v in verdicts[j].values() if v.orders[0].lean is not None and v.orders[1].lean is not None]
+            row["position_consistency"] = round(
+                sum((v.orders[0].lean > 0) != (v.orders[1].lean > 0) for v in both) / max(1, len(both)), 3)
+            row["mean_position_lean"] = round(
+                sum((v.orders[0].lean + v.orders[1].lean) / 2 for v in both) / max(1, len(both)), 2)
         summary[j] = row
     calib = calibration(items, names) if items else None
 

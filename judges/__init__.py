@@ -254,7 +254,7 @@ def judge_pairs(pairs: Sequence[PairInput], *, engine: Engine | str | None = Non
                          error=failed[0] if len(failed) == len(v.orders) else None)
         details = {"first_run_id": ids[0], "second_run_id": ids[1], "labels": list(names), "winner": j.winner,
                    "consistent": j.consistent, "orders": [o.model_dump() for o in j.orders],
-                   "truncated_input": j.truncated_input, "judge_engine": j.judge_engine, "judge_model": j.judge_model}
+                   "truncated_input": j.truncated_input, "margin": j.margin, "judge_engine": j.judge_engine, "judge_model": j.judge_model}
         store.save_judgment(ids[0], PAIRWISE, None if j.error else pair_score(j.winner), details, error=j.error)
         out.append(j)
     return out

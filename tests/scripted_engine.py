@@ -62,13 +62,16 @@ class ScriptedEngine(Engine):
 
     def __init__(self, plan_reply: str | dict | None = None, words_per_call: int | None = None,
                  context_window: int = 8192, reply: Callable[[ChatRequest], str] | None = None,
-                 on_topic: bool = True, watch_loops: bool = False):
+                 on_topic: bool = True, watch_loops: bool = False,
+                 letters: Callable[[ChatRequest], dict[str, float]] | None = None):
         self.plan_reply = plan_reply if isinstance(plan_reply, str) or plan_reply is None else json.dumps(plan_reply)
         self.words_per_call = words_per_call
         self.context_window = context_window
         self.reply = reply
         self.on_topic = on_topic
         self.watch_loops = watch_loops  # honour stop_on_loop as the real engines do: cut at the loop, finish "loop"
+        self.letters = letters  # a request's `choices` scored, as an engine with logprobs does: {choice: logprob}
+        self.reports_logprobs = letters is not None
         self.requests: list[ChatRequest] = []
         self.queue: list[str] = []
         self.closed = False
@@ -102,8 +105,10 @@ class ScriptedEngine(Engine):
             finish, cut = "stop", loop_start(text) if self.watch_loops and req.stop_on_loop else None
             if cut is not None:
                 text, finish = text[:cut].rstrip(), "loop"
+            scored = self.letters(req) if self.letters is not None and req.choices else {}
             out.append(Completion(text=text, prompt_tokens=sum(self.count_tokens(m.content) for m in req.messages),
-                                  completion_tokens=self.count_tokens(text), finish_reason=finish, seconds=0.01))
+                                  completion_tokens=self.count_tokens(text), finish_reason=finish, seconds=0.01,
+                                  choice_logprobs=scored))
         return out
 
     def count_tokens(self, text: str) -> int:

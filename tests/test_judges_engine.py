@@ -8,6 +8,7 @@ few minutes on a 2-core CPU at ~10 tokens/s.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import jsonschema
@@ -132,6 +133,10 @@ def test_writer_judge_against_returns_a_verdict_or_a_tie_with_reasons(default_en
     assert [o["shown_first"] for o in verdict["orders"]] == ["first", "second"]
     assert all(o["reason"].strip() and o["preferred"] in ("first", "second", "tie") for o in verdict["orders"])
     assert verdict["consistent"] == (verdict["winner"] != "tie")
+    # vLLM reports log-probabilities: each order's lean to "A", and the margin with the position taken out
+    leans = [o["lean"] for o in verdict["orders"]]
+    assert all(isinstance(x, float) and math.isfinite(x) for x in leans)
+    assert verdict["margin"] == pytest.approx((leans[0] - leans[1]) / 2)
     (row,) = Store().judgments(None)
     assert row.judge == "pairwise" and row.details["orders"][0]["reason"] == verdict["orders"][0]["reason"]
 

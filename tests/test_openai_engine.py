@@ -49,9 +49,12 @@ class FakeServer(BaseHTTPRequestHandler):
         words = self.reply.split()[:400]
         usage = lambda n: {"prompt_tokens": 30, "completion_tokens": n, "total_tokens": 30 + n}  # noqa: E731
         if not body.get("stream"):
-            self._json({"id": "c", "object": "chat.completion", "created": 0, "model": "fake",
-                        "choices": [{"index": 0, "finish_reason": "length",
-                                     "message": {"role": "assistant", "content": " ".join(words)}}],
+            choice = {"index": 0, "finish_reason": "length",
+                      "message": {"role": "assistant", "content": " ".join(words)}}
+            if body.get("logprobs"):  # the first token's alternatives, as a server reports them
+                top = [{"token": "A", "logprob": -0.2, "bytes": None}, {"token": " B", "logprob": -1.9, "bytes": None}]
+                choice["logprobs"] = {"content": [{"token": "A", "logprob": -0.2, "bytes": None, "top_logprobs": top}]}
+            self._json({"id": "c", "object": "chat.completion", "created": 0, "model": "fake", "choices": [choice],
                         "usage": usage(len(words))})
             return
         self.send_response(200)
@@ -118,3 +121,16 @@ def test_a_watched_request_that_does_not_loop_comes_back_whole_from_any_server(s
     assert out.finish_reason == "length" and out.text.split() == FakeServer.reply.split()
     assert out.completion_tokens == 100 and out.prompt_tokens == 30
     assert FakeServer.bodies[0]["stream_options"] == {"include_usage": True}
+
+
+def test_choices_are_scored_from_the_servers_top_logprobs(server):
+    from writer.engines.base import TOP_LOGPROBS
+    from writer.engines.openai_engine import OpenAIEngine
+
+    engine = OpenAIEngine(base_url=server)
+    out = engine.generate([ChatRequest(messages=[Message(role="user", content="A or B?")], max_tokens=1,
+                                       choices=["A", "B"])])[0]
+    assert out.choice_logprobs == {"A": pytest.approx(-0.2), "B": pytest.approx(-1.9)}
+    assert FakeServer.bodies[0]["logprobs"] is True and FakeServer.bodies[0]["top_logprobs"] == TOP_LOGPROBS
+    plain = engine.generate([ChatRequest(messages=[Message(role="user", content="Write.")], max_tokens=5)])[0]
+    assert plain.choice_logprobs == {} and "logprobs" not in FakeServer.bodies[1]

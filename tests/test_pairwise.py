@@ -4,6 +4,7 @@ reasons kept and stored; `judge_pair`, and `writer judge A --against B`."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,10 @@ from typer.testing import CliRunner
 
 import judges.engine
 from judges import judge, judge_pair, judge_pairs
-from judges.pairwise import PairInput, pairwise_schema
+from judges.pairwise import PairInput, compare, pairwise_schema
+from writer.calls import CallRecorder
 from writer.cli.judge import judge_app
+from writer.engines.base import score_choices
 from writer.errors import UsageError
 
 PROSE = Path(__file__).parent / "fixtures" / "prose"
@@ -138,3 +141,48 @@ def test_cli_against_bad_input_exits_2(tmp_path, args, message):
     res = runner.invoke(cli_app(), [x.format(a=a, b=b) for x in args])
     assert res.exit_code == 2, res.output
     assert message in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def biased_letters(req) -> dict[str, float]:
+    """A judge that leans 2 nats towards whichever text it is shown first, and 0.6 towards the good one."""
+    good_first = shown_first(req, GOOD, BAD) == "a"
+    lean = 2.0 + (0.6 if good_first else -0.6)
+    return {"A": -0.1, "B": -0.1 - lean}
+
+
+def test_the_margin_takes_the_judges_position_out(store):
+    """Discrete verdicts from a judge that prefers the first position tie; its lean, read from log-probabilities
+    in both orders, still says which text is better once the position's share is taken out."""
+    eng = ScriptedEngine(reply=biased_judge, letters=biased_letters)
+    agreed = judge_pair(GOOD, BAD, instruction=INSTRUCTION, engine=eng, store=store)
+    assert agreed.winner == "tie" and agreed.margin == pytest.approx(0.6)
+    assert [o.lean for o in agreed.orders] == [pytest.approx(2.6), pytest.approx(1.4)]
+    letters = [r for r in eng.requests if r.choices]
+    assert len(letters) == 2 and all(r.choices == ["A", "B"] and r.max_tokens == 1 for r in letters)
+    assert all("Answer with one letter" in r.messages[0].content for r in letters)
+    by_margin = compare([PairInput(instruction=INSTRUCTION, first=BAD, second=GOOD)], CallRecorder(eng), rule="margin")
+    assert by_margin[0].winner == "second" and by_margin[0].margin == pytest.approx(-0.6)
+
+
+def test_an_engine_without_logprobs_gets_no_letter_requests(store):
+    eng = ScriptedEngine(reply=fair_judge)
+    j = compare([PairInput(instruction=INSTRUCTION, first=GOOD, second=BAD)], CallRecorder(eng), rule="margin")[0]
+    assert len(eng.requests) == 2 and j.margin is None
+    assert j.winner == "first"  # no margin: the rule falls back to agreement
+
+
+def test_choice_scores_add_the_tokens_that_begin_each_choice():
+    top = {"A": math.log(0.5), " A": math.log(0.1), "t": math.log(0.2), "Response": math.log(0.15)}
+    scores = score_choices(top, ["A", "B", "tie"])
+    assert scores["A"] == pytest.approx(math.log(0.6)) and scores["tie"] == pytest.approx(math.log(0.2))
+    assert scores["B"] == pytest.approx(math.log(0.1))  # not among the alternatives: the lowest returned
+    assert score_choices({}, ["A"]) == {}
+
+
+def test_letters_alone_decide_by_margin_and_need_logprobs():
+    eng = ScriptedEngine(reply=biased_judge, letters=biased_letters)
+    (j,) = compare([PairInput(instruction=INSTRUCTION, first=GOOD, second=BAD)], CallRecorder(eng), reasons=False)
+    assert j.winner == "first" and len(eng.requests) == 2 and all(r.choices for r in eng.requests)
+    with pytest.raises(UsageError, match="log-probabilities"):
+        compare([PairInput(instruction=INSTRUCTION, first=GOOD, second=BAD)], CallRecorder(ScriptedEngine()),
+                reasons=False)

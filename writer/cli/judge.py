@@ -141,6 +141,10 @@ def print_pair(j: PairJudgment) -> None:
         said = f"error: {o.error}" if o.error else f"{o.preferred}" + (
             f" ({name[o.preferred]})" if o.preferred != "tie" else "") + f": {o.reason}"
         out.print(f"order {k} ({shown} shown first): {said}", markup=False)
+    if j.margin is not None:
+        leaning = first if j.margin > 0 else second
+        out.print(f"margin: {j.margin:+.2f} (log-odds towards {leaning}, with the judge's lean to a position taken "
+                  "out)", markup=False)
     if j.truncated_input:
         out.print("note: a text was longer than the judge's window; it saw its head and tail", markup=False)
 

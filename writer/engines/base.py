@@ -8,6 +8,7 @@ per request, in order. Batching is the point: vLLM schedules the whole list toge
 from __future__ import annotations
 
 import abc
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,7 +40,9 @@ class ChatRequest(BaseModel):
     starts looping (`writer.text.repetition`) and return it cut there, finish_reason "loop"; engines
     that cannot watch a generation ignore it (callers cut loops afterwards anyway). `bad_words`:
     words (token sequences) the model may not generate, as vLLM's `bad_words`; engines that cannot
-    ban words ignore it (the defect checks catch what they let through).
+    ban words ignore it (the defect checks catch what they let through). `choices`: short answers
+    ("A", "B") to score: the completion's `choice_logprobs` holds how likely the model was to begin
+    its reply with each (engines that cannot report log-probabilities leave it empty).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -56,6 +59,7 @@ class ChatRequest(BaseModel):
     seed: int | None = None
     stop_on_loop: bool = False
     bad_words: list[str] = Field(default_factory=list)
+    choices: list[str] = Field(default_factory=list)
 
 
 class Completion(BaseModel):
@@ -67,6 +71,25 @@ class Completion(BaseModel):
     cached_tokens: int = 0  # prompt tokens served from the engine's prefix cache (not computed again)
     finish_reason: str | None = None
     seconds: float = 0.0
+    choice_logprobs: dict[str, float] = Field(default_factory=dict)  # for a request with `choices`
+
+
+TOP_LOGPROBS = 20  # alternatives an engine asks for at a scored position; a choice outside them gets the lowest
+
+
+def score_choices(top: dict[str, float], choices: list[str]) -> dict[str, float]:
+    """Each choice's log-probability as the reply's first token, from the `top` alternatives an engine returned
+    ({token text: logprob}). A token counts for a choice when its text, stripped, begins the choice ("t" and "tie"
+    for "tie", " A" for "A"); several such tokens add up. A choice none of them begins gets the lowest logprob
+    returned, an upper bound on its own."""
+    if not top:
+        return {}
+    floor = min(top.values())
+    scores = {}
+    for choice in choices:
+        matched = [lp for token, lp in top.items() if token.strip() and choice.startswith(token.strip())]
+        scores[choice] = math.log(sum(math.exp(lp) for lp in matched)) if matched else floor
+    return scores
 
 
 class Engine(abc.ABC):
@@ -79,6 +102,9 @@ class Engine(abc.ABC):
     # itself (vLLM's continuous batching, an OpenAI-compatible server); otherwise callers that run
     # concurrently wrap the engine in `BatchingEngine`.
     concurrent: bool = False
+    # True when a request's `choices` come back scored (`Completion.choice_logprobs`): vLLM and OpenAI-compatible
+    # servers report log-probabilities; callers skip scoring requests on an engine that cannot.
+    reports_logprobs: bool = False
 
     @abc.abstractmethod
     def generate(self, requests: list[ChatRequest]) -> list[Completion]:

@@ -8,18 +8,31 @@ max_model_len) are used when the server is a vLLM server.
 
 from __future__ import annotations
 
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import openai
 
-from writer.engines.base import ChatRequest, Completion, Engine
+from writer.engines.base import TOP_LOGPROBS, ChatRequest, Completion, Engine, score_choices
 from writer.errors import EngineConfigError, EngineError
 from writer.text.repetition import LOOP_CHECK_TOKENS, loop_start
 
 
+def _choice_logprobs(choice, choices: list[str]) -> dict[str, float]:
+    """The choices' log-probabilities at the reply's first token, from the server's `top_logprobs`."""
+    content = getattr(getattr(choice, "logprobs", None), "content", None)
+    if not choices or not content:
+        return {}
+    top: dict[str, float] = {}
+    for alt in content[0].top_logprobs or []:
+        top[alt.token] = max(top.get(alt.token, -math.inf), alt.logprob)
+    return score_choices(top, choices)
+
+
 class OpenAIEngine(Engine):
+    reports_logprobs = True
     name = "openai"
     concurrent = True  # the server batches concurrent requests itself
 
@@ -89,6 +102,8 @@ class OpenAIEngine(Engine):
             kwargs["stop"] = req.stop
         if req.seed is not None:
             kwargs["seed"] = req.seed
+        if req.choices:
+            kwargs.update(logprobs=True, top_logprobs=TOP_LOGPROBS)
         if req.json_schema is not None:
             kwargs["response_format"] = {"type": "json_schema",
                                          "json_schema": {"name": "reply", "schema": req.json_schema}}
@@ -114,6 +129,7 @@ class OpenAIEngine(Engine):
             cached_tokens=getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", None) or 0,
             finish_reason=choice.finish_reason,
             seconds=time.perf_counter() - started,
+            choice_logprobs=_choice_logprobs(choice, req.choices),
         )
 
     def _watched(self, kwargs: dict, started: float) -> Completion:

@@ -22,13 +22,14 @@ worker processes.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import signal
 import threading
 import time
 from concurrent.futures import Future
 
-from writer.engines.base import ChatRequest, Completion, Engine
+from writer.engines.base import TOP_LOGPROBS, ChatRequest, Completion, Engine, score_choices
 from writer.engines.models import registered_name, resolve
 from writer.engines.shm import Segments, alive, descendants
 from writer.engines.token_reuse import TokenReuse
@@ -199,6 +200,7 @@ class _Stepper:
 
 
 class VLLMEngine(Engine):
+    reports_logprobs = True
     name = "vllm"
     concurrent = True
 
@@ -294,6 +296,7 @@ class VLLMEngine(Engine):
             seed=req.seed,
             structured_outputs=structured,
             bad_words=req.bad_words or None,
+            logprobs=TOP_LOGPROBS if req.choices else None,
         )
 
     def generate(self, requests: list[ChatRequest]) -> list[Completion]:
@@ -319,7 +322,7 @@ class VLLMEngine(Engine):
             raise EngineError(f"the vLLM engine failed: {_first_line(exc)}") from exc
         seconds = time.perf_counter() - started
         results = []
-        for out, cut in outputs:
+        for (out, cut), req in zip(outputs, requests):
             choice = out.outputs[0]
             self.reuse.remember(out.prompt_token_ids or [], choice.token_ids)
             results.append(Completion(
@@ -329,8 +332,19 @@ class VLLMEngine(Engine):
                 cached_tokens=out.num_cached_tokens or 0,
                 finish_reason=choice.finish_reason if cut is None else "loop",
                 seconds=seconds,
+                choice_logprobs=self._choice_logprobs(choice, req.choices),
             ))
         return results
+
+    def _choice_logprobs(self, choice, choices: list[str]) -> dict[str, float]:
+        """The choices' log-probabilities at the first generated token (vLLM's `logprobs`, by token id)."""
+        if not choices or not choice.logprobs:
+            return {}
+        top = {}
+        for token_id, entry in choice.logprobs[0].items():
+            text = entry.decoded_token if entry.decoded_token is not None else self.tokenizer.decode([token_id])
+            top[text] = max(top.get(text, -math.inf), entry.logprob)
+        return score_choices(top, choices)
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer.encode(text, add_special_tokens=False))
