@@ -260,3 +260,12 @@ def test_a_one_section_target_is_written_without_a_planning_call():
     longer = writer.compose("Write a 700-word note about tea.", engine=ScriptedEngine(plan_reply=PLAN))
     assert Store().calls(longer.run_id)[0].stage == "plan"
     assert len(writer.plan("Write a 300-word note about tea.", engine=ScriptedEngine(plan_reply=PLAN)).sections) > 1
+
+
+def test_a_story_is_written_in_sequence_on_any_engine():
+    """Parallel drafting from the plan alone gives each section of a story its own set-up and people."""
+    from writer.pipeline.memory.steps import default_mode
+
+    assert default_mode("Write a 2500-word ghost story in the first person.", concurrent=True) == "sequential"
+    assert default_mode("Write a 2000-word article about public libraries.", concurrent=True) == "parallel"
+    assert default_mode("Write a 2000-word article about public libraries.", concurrent=False) == "sequential"

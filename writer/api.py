@@ -21,7 +21,7 @@ from writer.exporters import output_format
 from writer.pipeline.limits import check_instruction
 from writer.pipeline.liveness import hold, shown_status
 from writer.pipeline.memory.revision import pending_revision
-from writer.pipeline.memory.steps import MODES
+from writer.pipeline.memory.steps import MODES, default_mode
 from writer.pipeline.planning import NO_PLAN_MODEL, plan_model_settings, plan_with_model
 from writer.pipeline.revise import revise_run
 from writer.pipeline.run import continue_run, create_run, finished_result, load_planner_program, make_planner
@@ -142,7 +142,8 @@ def compose(instruction: str | None = None, *, words: int | None = None, engine:
         candidates: drafts per section (1-8, default 1); the judges keep the best, all are stored.
         mode: "sequential" (each section sees the text before it) or "parallel" (all sections drafted at
             once in shared engine batches, then stitched); default: parallel on engines that batch concurrent
-            calls (vLLM, OpenAI-compatible servers), else sequential. A resumed run keeps its mode.
+            calls (vLLM, OpenAI-compatible servers), else sequential, and sequential for a story (its sections
+            go on from the text before them). A resumed run keeps its mode.
         program: a planner program compiled by `writer optimize planner`; the run plans with it (DSPy) instead
             of the AgentWrite template. A resumed run keeps its program.
         plan: the user's own plan instead of the planner's: a `Plan`, or a JSON (as `writer plan` prints) or
@@ -219,7 +220,7 @@ def compose(instruction: str | None = None, *, words: int | None = None, engine:
                              option="plan_model")
         if settings is None:
             _check_fits(instruction, engine, None)
-        mode = mode or ("parallel" if is_concurrent(engine if settings is None else settings.engine) else "sequential")
+        mode = mode or default_mode(instruction, is_concurrent(engine if settings is None else settings.engine))
         run_id = create_run(store, instruction, target, engine=engine.name if settings is None else settings.engine,
                             model=engine.model_id if settings is None else settings.model,
                             base_url=getattr(engine, "base_url", None) if settings is None else settings.base_url,

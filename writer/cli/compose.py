@@ -36,7 +36,7 @@ def compose(
     mode: Optional[str] = typer.Option(None, "--mode",
                                        help="sequential: each section sees the text before it; parallel: all "
                                             "sections at once, then stitched (default: parallel on vLLM and "
-                                            "OpenAI-compatible engines)."),
+                                            "OpenAI-compatible engines, sequential for a story)."),
     program: Optional[Path] = typer.Option(None, "--program",
                                            help="Plan with a planner program compiled by `writer optimize planner`."),
     plan_file: Optional[Path] = typer.Option(None, "--plan",

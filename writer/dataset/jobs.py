@@ -47,6 +47,7 @@ from writer.engines.base import Engine
 from writer.engines.batching import shareable
 from writer.errors import UsageError
 from writer.events import RunCreated, SectionDone
+from writer.pipeline.memory.steps import default_mode
 from writer.pipeline.planning import plan_model_settings, plan_runs
 from writer.pipeline.run import continue_run, create_run, make_planner
 from writer.stop_signals import received as stop_received
@@ -271,7 +272,7 @@ def _create_item_run(store: Store, item: JobItemRow, engine: str, model: str | N
             on_event(event)
 
     return create_run(store, item.instruction, TargetLength(item.required_words, "option"), engine=engine,
-                      model=model, base_url=base_url, mode="parallel" if concurrent else "sequential",
+                      model=model, base_url=base_url, mode=default_mode(item.instruction, concurrent),
                       plan_model=plan_model, on_event=record)
 
 

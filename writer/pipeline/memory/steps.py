@@ -25,12 +25,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from writer.artifacts import Plan
+from writer.text.genre import narrative
 
 SECTION_OPS = ("write", "original", "extend", "check", "summarise")
 DRAFT_OPS = ("write", "original", "extend")  # what a failed check runs again
 REVISION_OPS = ("redraft", "relengthen", "recheck", "restitch")
 MODES = ("sequential", "parallel")
 KINDS = ("compose", "extend")
+
+
+def default_mode(instruction: str, concurrent: bool) -> str:
+    """The mode a run gets when none is asked for: parallel on an engine that batches concurrent calls, except
+    for a story, which is written in sequence. A story's sections must go on from the text before them (the
+    same narrator, the same people, what has happened); drafted at once from the plan alone, the 0.5B gave the
+    third section of a first-person ghost story a new heroine ("a young woman named Lily")."""
+    return "parallel" if concurrent and not narrative(instruction) else "sequential"
 
 
 @dataclass(frozen=True)
