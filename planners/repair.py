@@ -2,7 +2,8 @@
 
 Small models write plans with empty, placeholder ("Title 7": "Title 7", "...") or duplicated
 sections and budgets that do not add up. The repair (1) fills or drops empty and placeholder
-sections and strips Markdown marks around titles ("> Title", "## Title"), (2) drops duplicates,
+sections and strips Markdown marks and numbered labels around titles ("> Title", "## Title",
+"Chapter 2: Title"), and a lead several titles share, (2) drops duplicates,
 also those that differ only in their numbers, (3) brings the section count within what the
 target allows (150-1000 words a section as in AgentWrite, at least 2 sections above 600 words),
 adding generic sections only as a last resort (the planner first asks the model for the missing
@@ -69,10 +70,21 @@ def _clean(text) -> str:
 _TITLE_MARKS = re.compile(r"^(?:[>#*+`_\-]+\s*|\d{1,2}[.)]\s+)+|[*`_]+$")
 
 
+_ORDINAL = r"(?:\d+|[ivx]+|one|two|three|four|five|six|seven|eight|nine|ten|first|second|third|fourth|fifth|sixth|" \
+           r"seventh|eighth|ninth|tenth|final|last)"
+# A numbered label before the title itself: "Chapter 1: ", "Part II - ", "The Second Chapter 2: ", "The Beginning of
+# the Chapter 1: " (the 0.5B's story plans); the document's headings are its titles, numbered by their order
+_LABEL_LEAD = re.compile(rf"^[^:]{{0,40}}?\b(?:(?:chapter|part|section|act|scene)\s+{_ORDINAL}|{_ORDINAL}\s+"
+                         rf"(?:chapter|part|section|act|scene))\b[^:]{{0,12}}?\s*(?::|\s-|\s–|\s—)\s+(?=\S)",
+                         re.IGNORECASE)
+
+
 def plain_title(title: str) -> str:
     """A planned title without the Markdown a model wrapped it in ("> The Haunting", "## Origins", "1. Origins",
-    "**Origins**"): the heading writer puts over it would show the marks."""
-    return _TITLE_MARKS.sub("", title).strip().strip('"').strip()
+    "**Origins**") and without a numbered label before it ("Chapter 1: The Storm"): the heading writer puts over
+    it would show them."""
+    bare = _TITLE_MARKS.sub("", title).strip().strip('"').strip()
+    return _LABEL_LEAD.sub("", bare).strip() or bare
 
 
 def _as_int(value) -> int | None:
@@ -127,7 +139,7 @@ def usable_sections(raw_sections) -> tuple[list[dict], list[str]]:
         plain = plain_title(title)
         if plain != title:
             title = plain
-            repairs.append(f"section {k + 1}: title cleaned of Markdown marks")
+            repairs.append(f"section {k + 1}: title cleaned of Markdown marks or a numbered label")
         if not title and not point:
             repairs.append(f"dropped section {k + 1}: empty")
             continue

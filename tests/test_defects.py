@@ -433,6 +433,8 @@ def test_a_written_story_has_no_defects():
     "In a small town nestled in the hills, there lived a young girl named Lily who loved the sea.",
     "In the heart of the forest, there stood a tree older than the village.",
     "Once upon a time, a keeper lived alone on a rock.",
+    "In ancient Egypt, there lived a group of scribes who kept the royal records.",
+    "In a faraway land, there was a city built on the backs of turtles.",
 ])
 def test_a_later_section_that_sets_the_story_up_again_is_re_run(opening):
     """Cutting the opening would leave a paragraph that goes on from the new set-up: the section is written again."""

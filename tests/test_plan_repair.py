@@ -81,7 +81,7 @@ def test_markdown_around_a_planned_title_is_removed(title):
     heading over the section would show them."""
     sections, repairs = repair_plan(INSTRUCTION, 700, [sec(title), sec("Trade")])
     assert sections[0].title == "The Haunting"
-    assert "section 1: title cleaned of Markdown marks" in repairs
+    assert "section 1: title cleaned of Markdown marks or a numbered label" in repairs
 
 
 @pytest.mark.parametrize("title", ["C# in the 2020s", "2020: a year of tea", "The 1990s"])
@@ -332,15 +332,17 @@ def test_the_follow_up_asks_again_when_dropped_back_matter_leaves_too_few():
     assert any("asked for the rest" in r for r in plan.repairs)
 
 
-def test_a_lead_shared_by_several_titles_is_dropped_and_numbered_ones_stay():
-    """The 1.5B titled five sections of a story "The Last Chapter: ..."; the headings would repeat it."""
-    raw = [sec("The Outbreak"), sec("The Last Chapter: The Siege"), sec("The Last Chapter: The Bridge")]
+def test_a_lead_shared_by_several_titles_is_dropped_and_numbered_labels_too():
+    """The 1.5B titled five sections of a story "The Last Chapter: ..."; the headings would repeat it. Numbered
+    labels differ from title to title, and go as labels."""
+    raw = [sec("The Outbreak"), sec("The Long Night: The Siege"), sec("The Long Night: The Bridge")]
     sections, repairs = repair_plan(INSTRUCTION, 900, raw)
     assert [s.title for s in sections] == ["The Outbreak", "The Siege", "The Bridge"]
-    assert "dropped 'The Last Chapter' shared by 2 titles" in repairs
+    assert "dropped 'The Long Night' shared by 2 titles" in repairs
+    raw = [sec("The Outbreak"), sec("The Last Chapter: The Siege"), sec("The Last Chapter: The Bridge")]
+    assert [s.title for s in repair_plan(INSTRUCTION, 900, raw)[0]] == ["The Outbreak", "The Siege", "The Bridge"]
     numbered = [sec("Chapter 1: The Storm"), sec("Chapter 2: The Letters")]
-    assert [s.title for s in repair_plan(INSTRUCTION, 900, numbered)[0]] == ["Chapter 1: The Storm",
-                                                                            "Chapter 2: The Letters"]
+    assert [s.title for s in repair_plan(INSTRUCTION, 900, numbered)[0]] == ["The Storm", "The Letters"]
 
 
 def test_a_story_is_planned_as_one_story_told_in_order():
@@ -348,6 +350,18 @@ def test_a_story_is_planned_as_one_story_told_in_order():
     AgentWritePlanner(CallRecorder(engine)).plan("Write a 900-word story about a lighthouse keeper.",
                                                  TargetLength(900, "instruction"))
     prompt = engine.requests[0].messages[0].content
-    assert "sections of one story, told in order" in prompt and "naming who and where" in prompt
+    assert "sections of one story, told in order" in prompt and "naming the story's characters" in prompt
     AgentWritePlanner(CallRecorder(engine)).plan(INSTRUCTION, TargetLength(900, "instruction"))
     assert "one story" not in engine.requests[-1].messages[0].content
+
+
+@pytest.mark.parametrize(("title", "plain"), [
+    ("The Second Chapter 2: The First Line of Escape", "The First Line of Escape"),
+    ("The Beginning of the Chapter 1: A Zombie Virus Breaks Out", "A Zombie Virus Breaks Out"),
+    ("Chapter 1: The Storm", "The Storm"), ("Part II - The Letters", "The Letters"), ("Act One: Arrival", "Arrival"),
+    ("Part of the Problem: Why Fees Rose", "Part of the Problem: Why Fees Rose"), ("Chapter 3", "Chapter 3"),
+])
+def test_a_numbered_label_before_a_planned_title_is_removed(title, plain):
+    """The 0.5B's story plans: 'The Second Chapter 2: The First Line of Escape'. Headings are the titles."""
+    sections, _ = repair_plan(INSTRUCTION, 700, [sec(title), sec("Trade")])
+    assert sections[0].title == plain

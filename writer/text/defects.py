@@ -171,7 +171,8 @@ _SCENE_OPENING = re.compile(
     r"^\W*(?:once upon a time|long,? long ago|there once (?:lived|was|were)|in a (?:land|kingdom|galaxy) far,? far away"
     r"|in (?:the (?:heart|middle|depths|shadow) of )?(?:a|an|the) (?:[\w'-]+ ){0,4}(?:town|village|city|kingdom|land|"
     r"forest|woods|valley|mountains?|hills?|house|mansion|castle|world|country|island|realm|desert|jungle|galaxy|"
-    r"planet)\b[^.;!?]{0,140}?,\s*there (?:once )?(?:lived|was|were|stood) (?:a|an)\b)", re.IGNORECASE)
+    r"planet)\b[^.;!?]{0,140}?,\s*there (?:once )?(?:lived|was|were|stood) (?:a|an)\b"
+    r"|in [^,.;!?]{1,60},\s*there (?:once )?lived (?:a|an)\b)", re.IGNORECASE)  # "In ancient Egypt, there lived a"
 OPENING_WORDS = 6  # a later section opening with the same six words as an earlier paragraph is starting over
 _PRAISE = (r"fascinating|unique|powerful|beautiful|vibrant|bustling|remarkable|iconic|transformative|popular|"
            r"important|complex|incredible|amazing|wonderful|rich|diverse|dynamic|profound|crucial|essential|"
