@@ -7,7 +7,8 @@ sections tends to repeat one until `max_tokens`, so the engine stops it at the f
 and the complete sections before the cut are kept (`parse_sections`). A reply with too few
 usable sections gets a follow-up in the same conversation: the model sees its plan and is
 asked for the whole plan again with the missing sections (`more_sections.j2`), under a schema
-that requires that many. Only what is still missing after that is filled by the repair's
+that requires that many. Still short, each of its long sections is divided into its own
+sections (`divide`). Only what is still missing after that is filled by the repair's
 generic sections, and the plan's repairs say so. A reply with no usable section is retried
 once colder (a reply of placeholder sections goes to the follow-up instead).
 
@@ -46,6 +47,7 @@ TEMPLATE = "planner/agentwrite.j2"
 MORE_TEMPLATE = "planner/more_sections.j2"
 PARTS_TEMPLATE = "planner/parts.j2"
 PART_SECTIONS_TEMPLATE = "planner/part_sections.j2"
+DIVIDE_TEMPLATE = "planner/divide_section.j2"
 ENOUGH = 0.75  # a plan with fewer usable sections than this share of those asked for is asked for the rest
 FLAT_MAX = 10  # plans of more sections are made in two levels: parts first, then each part's sections at once
 SECTIONS_PER_PART = 6
@@ -185,6 +187,9 @@ class AgentWritePlanner(Planner):
                            f"{len(more_items)}")
             if len(more_items) > len(items):
                 items, more_notes = more_items, again
+        if len(items) < math.ceil(ENOUGH * n):
+            items, split = self.divide(instruction, target, items, n)
+            repairs += split
         sections, completed = complete_plan(instruction, target.words, items)
         raw = json.dumps({"parts": json.loads(reply.text) if _is_json(reply.text) else reply.text,
                           "sections": [r.text for r in replies]}, ensure_ascii=False)
@@ -217,11 +222,55 @@ class AgentWritePlanner(Planner):
                            f"{len(more_items)}")
             if len(more_items) > len(items):
                 raw, items, notes = more.text, more_items, more_notes
+        if len(items) < max(low, math.ceil(ENOUGH * n)):
+            items, split = self.divide(instruction, target, items, n)
+            repairs += split
         if not items:
             repairs.insert(0, "planner reply unusable; plan built by repair alone")
         sections, completed = complete_plan(instruction, target.words, items)
         return Plan(instruction=instruction, target_words=target.words, target_source=target.source,
                     sections=sections, repairs=repairs + notes + completed), raw
+
+
+    def divide(self, instruction: str, target: TargetLength, items: list[dict], n: int) -> tuple[list[dict], list[str]]:
+        """Still too few sections after the follow-up: each section longer than a section's share is divided into
+        its own sections (`divide_section.j2`, all in one batch), as a writer divides a chapter that grew too
+        long. A small model that lists five sections for 5,000 words cannot write 1,000 words to each. The prompt
+        shows the one section, not the plan: shown the whole plan (as `part_sections.j2` does), the 0.5B copied it
+        back; shown one section it divided Hong Kong's "Background" into its history, culture and way of life. A
+        section whose reply has fewer than two usable sections stays as it was."""
+        if not items:
+            return items, []
+        given = [i.get("words") or 0 for i in items]
+        shares = given if all(given) else [1] * len(items)
+        counts = [max(1, round(n * w / sum(shares))) for w in shares]
+        wide = [k for k, m in enumerate(counts) if m >= 2]
+        if not wide:
+            return items, []
+        requests = []
+        for k in wide:
+            words = max(MIN_SECTION_WORDS * counts[k], round(target.words * shares[k] / sum(shares)))
+            text = render(DIVIDE_TEMPLATE, instruction=instruction, section=items[k], n_sections=counts[k],
+                          words=words, style=self.style, story=narrative(instruction))
+            requests.append(ChatRequest(messages=[Message(role="user", content=text)],
+                                        max_tokens=60 + 140 * counts[k], temperature=self.temperature,
+                                        json_schema=plan_schema(counts[k], counts[k]), stop_on_loop=True))
+        replies = dict(zip(wide, self.call("plan", requests, template=DIVIDE_TEMPLATE)))
+        divided: list[dict] = []
+        split = 0
+        for k, item in enumerate(items):
+            subs, _ = usable_sections(parse_sections(replies[k].text)) if k in replies else ([], [])
+            if len(subs) >= 2:
+                divided += subs
+                split += 1
+            else:
+                divided.append(item)
+        kept, notes = usable_sections(divided)
+        if len(kept) <= len(items):
+            return items, [f"asked to divide {len(wide)} section(s) into their own sections; the replies gave no more "
+                           "distinct sections"]
+        return kept, [f"divided {split} of {len(items)} section(s) into their own sections: {len(kept)} in all",
+                      *notes]
 
 
 def _is_json(text: str) -> bool:

@@ -165,6 +165,33 @@ def test_too_few_usable_sections_are_asked_for_again_not_filled(first):
     assert "..." not in engine.requests[0].messages[0].content  # nothing in the prompt to copy
 
 
+def test_too_few_sections_after_the_follow_up_are_each_divided_into_their_own():
+    """The 0.5B gave three sections for 2,000 words, twice: each long one is divided, not filled."""
+    chapters = [sec("How tea reached Europe", "Traders brought tea to Lisbon and Amsterdam.", 1000),
+                sec("Tea and empire", "Britain grew tea in India and Ceylon.", 1000),
+                sec("Tea today", "Tea bags, iced tea and bubble tea.", 1000)]
+
+    def reply(req):
+        prompt = req.messages[0].content
+        if "One section of it is" not in prompt:
+            return json.dumps({"sections": chapters})
+        title = prompt.split('One section of it is "')[1].split('"')[0]
+        m = req.json_schema["properties"]["sections"]["minItems"]
+        return json.dumps({"sections": [sec(f"{title}, stage {'abcd'[j]}", f"Stage {'abcd'[j]} of {title}.")
+                                        for j in range(m)]})
+
+    engine = ScriptedEngine(reply=reply)
+    plan, _ = AgentWritePlanner(CallRecorder(engine)).plan(INSTRUCTION, TargetLength(2000, "option"))
+    divisions = [r.messages[0].content for r in engine.requests[2:]]
+    assert len(divisions) == 3
+    assert 'One section of it is "Tea and empire": Britain grew tea in India and Ceylon.' in divisions[1]
+    assert "Divide it into 2 shorter sections" in divisions[1] and "How tea reached" not in divisions[1]
+    assert [s.title for s in plan.sections] == [f"{c['title']}, stage {x}" for c in chapters for x in "ab"]
+    assert "divided 3 of 3 section(s) into their own sections: 6 in all" in plan.repairs
+    assert not any("generic" in r for r in plan.repairs)
+    check(plan.sections, 2000)
+
+
 def test_a_complete_plan_needs_no_follow_up():
     engine = follow_up_engine(WHOLE, [])
     plan, _ = AgentWritePlanner(CallRecorder(engine)).plan(INSTRUCTION, TargetLength(1800, "option"))
@@ -191,11 +218,15 @@ def test_a_plan_that_starts_repeating_itself_is_cut_and_completed_by_the_repair(
     engine = ScriptedEngine(plan_reply=json.dumps({"sections": looping}, separators=(",", ":")), watch_loops=True)
     plan, raw = AgentWritePlanner(CallRecorder(engine)).plan_flat(INSTRUCTION, TargetLength(5000, "option"))
 
-    assert engine.requests[0].stop_on_loop and len(engine.requests) == 2  # cut, not retried; then asked for more
+    # cut, not retried; then asked for more; then each of the three sections asked to be divided
+    assert engine.requests[0].stop_on_loop and len(engine.requests) == 2 + 3
     assert raw.count("Tea today") == 1  # the engine stopped at the first repeat
     check(plan.sections, 5000)
     assert [s.title for s in plan.sections[:3]] == ["Origins", "Trade", "Tea today"]
-    # the follow-up looped the same way: filled to the fewest sections 5,000 words allow, and says so
+    # the follow-up and the division looped the same way: filled to the fewest sections 5,000 words allow, and
+    # says so
+    assert ("asked to divide 3 section(s) into their own sections; the replies gave no more distinct sections"
+            in plan.repairs)
     assert len(plan.sections) == 5 and plan.sections[-1].title == "Conclusion"
     assert plan.repairs[0] == "planner reply stopped where it started repeating itself; kept its 3 complete section(s)"
     assert any("last resort" in r for r in plan.repairs)
