@@ -466,6 +466,22 @@ def test_an_article_that_defines_its_subject_again_in_praise_is_cut():
     assert kinds(f"Victoria Harbour is a stunning sight at night. {P1}", place, earlier) == Counter()
 
 
+def test_an_article_that_places_its_subject_on_the_map_again_or_welcomes_the_reader_is_cut():
+    """From a 0.5B travel guide: its history section opened "Welcome to Hong Kong, ...", its geography section
+    "Hong Kong is an island located in Southeast Asia, ...", as if each were the guide's first page."""
+    place = Place(index=2, count=8, title="Geography", instruction=GUIDE)
+    earlier = "Hong Kong sits at the mouth of the Pearl River."
+    for restart in ("Hong Kong is an island located in Southeast Asia, bordered by the Pearl River.",
+                    "Welcome to Hong Kong, a bustling metropolis of Asia."):
+        cleaned = remove_defects(f"{restart} {P1}\n\n{P2}", place, earlier)
+        assert cleaned.found == Counter(restart=1) and cleaned.text == f"{P1}\n\n{P2}", restart
+    for prose in ("Lantau is an island located west of the harbour, twice the size of Hong Kong Island.",
+                  "\"Welcome to Hong Kong,\" the officer said, and stamped the passport.",
+                  "Welcome to the night market: bring cash and patience."):
+        assert kinds(f"{prose} {P1}", place, earlier) == Counter(), prose
+    assert kinds(f"Welcome to Hong Kong, a city of islands. {P1}", Place(index=0, count=8, instruction=GUIDE)) == Counter()
+
+
 def test_a_refusal_is_chatter_and_a_character_refusing_is_not():
     refusal = ("I'm sorry, but I cannot assist with that request. If you have any other questions or need help with "
                "anything else, feel free to ask.")
@@ -518,6 +534,10 @@ def test_the_instructions_length_said_in_the_text_is_an_echo():
     "The Hong Kong Travel Guide is a comprehensive guide that covers various aspects of Hong Kong.",
     "Now, we have section 6, \"Hong Kong Transportation\": this covers the trams.",
     "The piece is written in 2000 words, one at a time.",
+    "The piece concludes by summarizing the key points covered and reiterating the purpose of the guide.",
+    "The piece ends with a call to action, such as visiting the Hong Kong website.",
+    "Next, the purpose of the travel guide is discussed.",
+    "The reader is asked about the importance of visiting Hong Kong.",
 ])
 def test_a_section_announcing_where_it_sits_is_cut(meta):
     cleaned = remove_defects(f"{P1} {meta}\n\n{P2}", middle(1))
@@ -529,6 +549,20 @@ def test_a_section_announcing_where_it_sits_is_cut(meta):
     "We continue to learn from their records.",
     "The work of the harbour pilots is dangerous and poorly paid.",
     "The course covers various aspects of nursing, from wound care to records.",
+    "The road ends with a steep climb to the gate.",
+    "Next, the dough is left to rise for an hour.",
+    "The reader is left to wonder whether the keeper ever returned.",
 ])
 def test_prose_about_sections_and_work_stays(prose):
     assert kinds(f"{P1} {prose}\n\n{P2}", middle(1)) == Counter(), prose
+
+
+def test_a_phrase_said_twice_in_one_sentence_is_a_loop():
+    """From a 0.5B story's last line; the rest of the sentence is no better than the loop, so it goes whole."""
+    loop = "She went to see her family again and went to see her family again."
+    cleaned = remove_defects(f"{P1}\n\n{P2} {loop}", middle(1))
+    assert cleaned.found == Counter(repeated=1) and cleaned.text == f"{P1}\n\n{P2}"
+    for prose in ("It was the best of times, it was the worst of times, it was the age of wisdom.",
+                  "The road to the harbour and the road to the mill both ran past the old church gate.",
+                  "Read the letter twice, then read the letter again when the house is quiet."):
+        assert kinds(f"{P1} {prose}", middle(1)) == Counter(), prose

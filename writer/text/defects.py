@@ -33,7 +33,7 @@ LABELS = {
     "chatter": "a remark about the text instead of the text",
     "echo": "a copy of the prompt",
     "off_task": "text about something else (code, maths or a new task)",
-    "repeated": "a sentence already written, in an earlier section or earlier in this one",
+    "repeated": "a sentence already written, in an earlier section or earlier in this one, or a phrase said twice in it",
     "restart": "an opening that introduces the topic again",
 }
 
@@ -117,6 +117,15 @@ _META = re.compile(
     r"|\bthe (?:article|essay|piece|text|section) is (?:about )?\d+ words\b"
     r"|^\W*throughout the (?:article|essay|piece),? (?:we|i)\b"
     r"|^\W*it (?:then )?(?:goes on to (?:describe|discuss|explain)|concludes by|ends by)\b"
+    # the piece's plan told to its reader: "The piece concludes by summarizing the key points", "Next, the purpose
+    # of the travel guide is discussed.", "The reader is asked about the importance of visiting Hong Kong"
+    r"|^\W*(?:the|this) (?:piece|article|essay|guide|report|post|paper|section|text) (?:then |finally |also )?"
+    r"(?:concludes|ends|closes|begins|opens|starts) (?:by \w+ing|with (?:a|an) (?:call to action|summary|overview|"
+    r"introduction))\b"
+    r"|^\W*(?:next|then|finally|lastly),? the (?:[\w'-]+ ){1,6}(?:is|are) (?:discussed|introduced|explored|covered|"
+    r"described|explained|examined|outlined|presented)\b"
+    r"|^\W*the reader is (?:then |also |first )?(?:asked|introduced to|taken through|given (?:an?|the) (?:overview|"
+    r"introduction|summary))\b"
     # a section describing itself: "This section introduces the history of ...", "... provides a deeper understanding"
     r"|^\W*this (?:section|chapter|part) (?:also |then |first )?(?:introduces|provides (?:a|an) (?:\w+ )?"
     r"(?:overview|understanding|introduction|look|summary)|highlights|touches on|outlines|summari[sz]es|includes "
@@ -181,6 +190,13 @@ _PRAISE = (r"fascinating|unique|powerful|beautiful|vibrant|bustling|remarkable|i
 _PRAISING_DEFINITION = re.compile(
     rf"^\W*(?P<subject>(?:[\w'’-]+ ){{0,4}}[\w'’-]+)(?:, [^,.]{{1,60}},)? (?:is|are) (?:a|an|one of the)? ?"
     rf"(?:(?:truly|highly|very|incredibly|particularly|most) )?(?:{_PRAISE})\b", re.IGNORECASE)
+# The subject placed on the map again: "Hong Kong is an island located in Southeast Asia, bordered by ..."
+_LOCATING_DEFINITION = re.compile(
+    r"^\W*(?P<subject>(?:[\w'’-]+ ){0,4}[\w'’-]+)(?:, [^,.]{1,60},)? (?:is|are) (?:a|an|the) (?:[\w'-]+ ){0,3}"
+    r"(?:located|situated|nestled|lying|found) (?:in|on|at|along|off)\b", re.IGNORECASE)
+# The reader welcomed to the subject, as an opening does: "Welcome to Hong Kong, a bustling metropolis ..." (a
+# character's welcome is in quotes)
+_WELCOME = re.compile(r"^(?![\"“'‘])\W*welcome to (?:the )?(?P<subject>[^,.;!?]{1,60})", re.IGNORECASE)
 _GENERIC_OPENING = re.compile(
     r"\b(?:has|have) (?:long )?been (?:a |an )?(?:cornerstone|part|integral|essential|vital|central|important|"
     r"key|significant|crucial)|\bsince (?:ancient|the dawn|time immemorial|the beginning)|\bthroughout (?:history|the ages)|"
@@ -202,6 +218,7 @@ MAX_BANNED_TITLES = 6  # vLLM allows 128 banned token sequences; each phrase tak
 REPEAT_MIN_WORDS = 6  # shorter sentences ("It was late.") may recur in any text
 REPEAT_SHARE = 0.6  # a sentence with this share of its 6-grams already written is a repeat
 REPEAT_HERE_MIN_WORDS = 10  # within one section, only longer sentences: short parallel ones are style
+PHRASE_TWICE_WORDS = 6  # six words said twice in one sentence is a loop (Dickens repeats five: "of times, it was the")
 ECHO_SHARE = 0.7  # a paragraph with this share of its 5-grams in the prompt is a copy of it
 
 
@@ -503,6 +520,10 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
                 if tuple(said) in earlier_sentences or copied >= REPEAT_SHARE:
                     found.append(Finding("repeated", s, e, sentence))
                     continue
+            if len(said) >= REPEAT_HERE_MIN_WORDS and _phrase_twice(said):
+                # "She went to see her family again and went to see her family again.": a loop inside one sentence
+                found.append(Finding("repeated", s, e, sentence))
+                continue
             if len(said) >= REPEAT_HERE_MIN_WORDS and sum(g in own_grams for g in grams) >= REPEAT_SHARE * len(grams):
                 # said again a sentence or two later with a word changed: a loop the loop cut does not see
                 found.append(Finding("repeated", s, e, sentence))
@@ -516,6 +537,16 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
                                      cuttable=restart != "scene" and (not whole or k < len(paragraphs) - 1)))
         first_prose = False
     return found
+
+
+def _phrase_twice(said: Sequence[str], n: int = PHRASE_TWICE_WORDS) -> bool:
+    """Whether a run of `n` words comes back, not overlapping itself, within one sentence."""
+    first: dict[tuple[str, ...], int] = {}
+    for i, gram in enumerate(_grams(said, n)):
+        j = first.setdefault(gram, i)
+        if i - j >= n:
+            return True
+    return False
 
 
 def _openings(text: str) -> list[str]:
@@ -548,10 +579,11 @@ def _restart(sentence: str, place: Place, earlier: str) -> str | None:
 
 
 def _redefines(sentence: str, place: Place, first_opening: list[str]) -> bool:
-    """Whether a sentence defines the document's subject again, in praise: "Walking in spirit is a powerful tool
-    ...", "Hong Kong, a city in China, is a fascinating place ...". Its subject (before the verb, an apposition
+    """Whether a sentence defines the document's subject again, in praise or on the map, or welcomes the reader to
+    it: "Walking in spirit is a powerful tool ...", "Hong Kong, a city in China, is a fascinating place ...",
+    "Hong Kong is an island located in ...", "Welcome to Hong Kong, ...". Its subject (before the verb, an apposition
     left out) must be words of the instruction or of the document's first sentence."""
-    m = _PRAISING_DEFINITION.match(sentence)
+    m = _PRAISING_DEFINITION.match(sentence) or _LOCATING_DEFINITION.match(sentence) or _WELCOME.match(sentence)
     if m is None:
         return False
     said = {stem(w) for w in content_words(m.group("subject"))}
