@@ -455,31 +455,32 @@ def test_a_later_section_worded_as_an_earlier_paragraph_opened_is_a_restart():
     assert kinds(f"In the heart of winter the wind rose. {STORY_P}", story_place(2), earlier=earlier) == Counter()
 
 
-def test_an_article_that_defines_its_subject_again_in_praise_is_cut():
-    place = Place(index=3, count=6, title="Getting Around", instruction=GUIDE)
-    earlier = "Hong Kong sits at the mouth of the Pearl River."
-    for restart in ("Hong Kong is a vibrant city with a rich history.",
-                    "Hong Kong, a city in southern China, is a fascinating place to visit."):
-        cleaned = remove_defects(f"{restart} {P1}\n\n{P2}", place, earlier)
-        assert cleaned.found == Counter(restart=1) and cleaned.text == f"{P1}\n\n{P2}", restart
-    # its parts may be praised: the harbour is not what the guide is about
-    assert kinds(f"Victoria Harbour is a stunning sight at night. {P1}", place, earlier) == Counter()
+GUIDE_PLACE = Place(index=2, count=8, title="Geography", instruction=GUIDE)
+GUIDE_EARLIER = "Hong Kong sits at the mouth of the Pearl River."
 
 
-def test_an_article_that_places_its_subject_on_the_map_again_or_welcomes_the_reader_is_cut():
-    """From a 0.5B travel guide: its history section opened "Welcome to Hong Kong, ...", its geography section
-    "Hong Kong is an island located in Southeast Asia, ...", as if each were the guide's first page."""
-    place = Place(index=2, count=8, title="Geography", instruction=GUIDE)
-    earlier = "Hong Kong sits at the mouth of the Pearl River."
-    for restart in ("Hong Kong is an island located in Southeast Asia, bordered by the Pearl River.",
-                    "Welcome to Hong Kong, a bustling metropolis of Asia."):
-        cleaned = remove_defects(f"{restart} {P1}\n\n{P2}", place, earlier)
-        assert cleaned.found == Counter(restart=1) and cleaned.text == f"{P1}\n\n{P2}", restart
-    for prose in ("Lantau is an island located west of the harbour, twice the size of Hong Kong Island.",
-                  "\"Welcome to Hong Kong,\" the officer said, and stamped the passport.",
-                  "Welcome to the night market: bring cash and patience."):
-        assert kinds(f"{prose} {P1}", place, earlier) == Counter(), prose
-    assert kinds(f"Welcome to Hong Kong, a city of islands. {P1}", Place(index=0, count=8, instruction=GUIDE)) == Counter()
+@pytest.mark.parametrize("restart", [
+    "Hong Kong is a vibrant city with a rich history.",
+    "Hong Kong, a city in southern China, is a fascinating place to visit.",
+    "Hong Kong is an island located in Southeast Asia, bordered by the Pearl River.",
+    "Welcome to Hong Kong, a bustling metropolis of Asia.",
+])
+def test_an_article_that_introduces_its_subject_again_is_cut(restart):
+    """From a 0.5B travel guide: later sections opened by defining Hong Kong again in praise, placing it on the
+    map again or welcoming the reader to it, as if each were the guide's first page."""
+    cleaned = remove_defects(f"{restart} {P1}\n\n{P2}", GUIDE_PLACE, GUIDE_EARLIER)
+    assert cleaned.found == Counter(restart=1) and cleaned.text == f"{P1}\n\n{P2}"
+    assert kinds(f"{restart} {P1}", Place(index=0, count=8, instruction=GUIDE)) == Counter()  # the first may
+
+
+@pytest.mark.parametrize("prose", [
+    "Victoria Harbour is a stunning sight at night.",  # its parts may be praised: the guide is not about them
+    "Lantau is an island located west of the harbour, twice the size of Hong Kong Island.",
+    "\"Welcome to Hong Kong,\" the officer said, and stamped the passport.",
+    "Welcome to the night market: bring cash and patience.",
+])
+def test_an_article_may_praise_place_or_welcome_its_parts(prose):
+    assert kinds(f"{prose} {P1}", GUIDE_PLACE, GUIDE_EARLIER) == Counter()
 
 
 def test_a_refusal_is_chatter_and_a_character_refusing_is_not():
