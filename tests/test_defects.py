@@ -473,6 +473,34 @@ def test_an_article_that_introduces_its_subject_again_is_cut(restart):
     assert kinds(f"{restart} {P1}", Place(index=0, count=8, instruction=GUIDE)) == Counter()  # the first may
 
 
+LIBRARIES = "Write a 2000-word article about the history of public libraries."
+
+
+@pytest.mark.parametrize("restart", [
+    "Public libraries have a long history dating back to the 19th century, with the first in Boston.",
+    "The history of public libraries has been a long and fascinating story, spanning thousands of years.",
+    "Public libraries have a history of over a century, spanning from ancient Egypt to modern-day America.",
+])
+def test_a_later_section_that_tells_the_subjects_history_again_is_cut(restart):
+    """From the README's 2000-word article on the 0.5B: three later sections each opened on the whole history."""
+    place = Place(index=3, count=6, title="Technology and Innovation", instruction=LIBRARIES)
+    cleaned = remove_defects(f"{restart} {P1}\n\n{P2}", place, earlier="Carnegie built libraries.")
+    assert cleaned.found == Counter(restart=1) and cleaned.text == f"{P1}\n\n{P2}"
+
+
+def test_a_sentence_template_filled_in_a_third_time_is_a_loop():
+    """From the same article: "The library also had a library of ..." eight times in one paragraph."""
+    template = ["The library also had a library of online libraries that were designed for visitors.",
+                "The library also had a library of social media platforms that were designed for visitors.",
+                "The library also had a library of research stations that were designed for researchers.",
+                "The library also had a library of visitor centers that were designed for visitors."]
+    cleaned = remove_defects(f"{P1}\n\n{' '.join(template)}", middle(1))
+    assert cleaned.found == Counter(repeated=2) and cleaned.text == f"{P1}\n\n{' '.join(template[:2])}"
+    centuries = ("In the 19th century, the city paid for reading rooms in every ward. In the 20th century, the city "
+                 "paid for branch libraries in the suburbs. In the 21st century, the city paid for laptops and wifi.")
+    assert kinds(f"{P1}\n\n{centuries}", middle(1)) == Counter()
+
+
 @pytest.mark.parametrize("prose", [
     "Victoria Harbour is a stunning sight at night.",  # its parts may be praised: the guide is not about them
     "Lantau is an island located west of the harbour, twice the size of Hong Kong Island.",
@@ -539,6 +567,10 @@ def test_the_instructions_length_said_in_the_text_is_an_echo():
     "The piece ends with a call to action, such as visiting the Hong Kong website.",
     "Next, the purpose of the travel guide is discussed.",
     "The reader is asked about the importance of visiting Hong Kong.",
+    "This chapter ends with a call to action for further exploration and innovation.",
+    "Now, this is about twice as long: it provides a rich collection of resources.",
+    "This is a very comprehensive and detailed version of the article.",
+    "The article covers a wide range of subjects, including literature and science fiction.",
 ])
 def test_a_section_announcing_where_it_sits_is_cut(meta):
     cleaned = remove_defects(f"{P1} {meta}\n\n{P2}", middle(1))

@@ -91,8 +91,12 @@ _META = re.compile(
     # a description of the piece instead of the piece: "The article then provides an overview of ...", "The piece
     # is now about twice as long", "In section 2, "Background", the piece continues ..." (answers to our prompts)
     r"|\b(?:the|this) (?:piece|article|essay|introduction|passage) (?:then |also |now |first |further |further )?"
-    r"(?:introduces|provides an overview|continues the|covers the|discusses the|highlights the|describes the|"
-    r"is now|has been (?:divided|expanded|extended|lengthened))\b"
+    r"(?:introduces|provides an overview|continues the|covers the|covers a (?:wide )?(?:range|variety) of|"
+    r"discusses the|highlights the|describes the|is now|has been (?:divided|expanded|extended|lengthened))\b"
+    # the Extender's reply about its rewrite: "Now, this is about twice as long: ...", "This is a very
+    # comprehensive and detailed version of the article."
+    r"|^\W*(?:now,? )?this is (?:now )?(?:about |roughly |nearly |almost )?(?:twice|three times|double) as long\b"
+    r"|\bversion of the (?:article|essay|text|piece|section|story|post|chapter)\b"
     r"|^\W*in (?:section|part|chapter) \d+\b[^.]{0,60}\bthe (?:piece|article|essay|text)\b"
     r"|^\W*in (?:section|part|chapter) \d+,? (?:we|i) (?:examine|discuss|look|explore|cover|describe|turn)\b"
     # a table of contents in prose: "In the second section, we focus on ...", "In the sixth section, we end ..."
@@ -119,7 +123,7 @@ _META = re.compile(
     r"|^\W*it (?:then )?(?:goes on to (?:describe|discuss|explain)|concludes by|ends by)\b"
     # the piece's plan told to its reader: "The piece concludes by summarizing the key points", "Next, the purpose
     # of the travel guide is discussed.", "The reader is asked about the importance of visiting Hong Kong"
-    r"|^\W*(?:the|this) (?:piece|article|essay|guide|report|post|paper|section|text) (?:then |finally |also )?"
+    r"|^\W*(?:the|this) (?:piece|article|essay|guide|report|post|paper|section|chapter|text) (?:then |finally |also )?"
     r"(?:concludes|ends|closes|begins|opens|starts) (?:by \w+ing|with (?:a|an) (?:call to action|summary|overview|"
     r"introduction))\b"
     r"|^\W*(?:next|then|finally|lastly),? the (?:[\w'-]+ ){1,6}(?:is|are) (?:discussed|introduced|explored|covered|"
@@ -188,8 +192,9 @@ _PRAISE = (r"fascinating|unique|powerful|beautiful|vibrant|bustling|remarkable|i
            r"fundamental|significant|vital|fantastic|magnificent|famous|renowned|well-known|intriguing|captivating|"
            r"versatile|valuable|beloved|majestic|stunning")
 _PRAISING_DEFINITION = re.compile(
-    rf"^\W*(?P<subject>(?:[\w'’-]+ ){{0,4}}[\w'’-]+)(?:, [^,.]{{1,60}},)? (?:is|are) (?:a|an|one of the)? ?"
-    rf"(?:(?:truly|highly|very|incredibly|particularly|most) )?(?:{_PRAISE})\b", re.IGNORECASE)
+    rf"^\W*(?P<subject>(?:[\w'’-]+ ){{0,4}}[\w'’-]+)(?:, [^,.]{{1,60}},)? (?:is|are|has been|have been) "
+    rf"(?:a|an|one of the)? ?(?:(?:truly|highly|very|incredibly|particularly|most) )?(?:[\w-]+ and )?(?:{_PRAISE})\b",
+    re.IGNORECASE)  # "The history of public libraries has been a long and fascinating story"
 # The subject placed on the map again: "Hong Kong is an island located in Southeast Asia, bordered by ..."
 _LOCATING_DEFINITION = re.compile(
     r"^\W*(?P<subject>(?:[\w'’-]+ ){0,4}[\w'’-]+)(?:, [^,.]{1,60},)? (?:is|are) (?:a|an|the) (?:[\w'-]+ ){0,3}"
@@ -200,7 +205,8 @@ _WELCOME = re.compile(r"^(?![\"“'‘])\W*welcome to (?:the )?(?P<subject>[^,.;
 _GENERIC_OPENING = re.compile(
     r"\b(?:has|have) (?:long )?been (?:a |an )?(?:cornerstone|part|integral|essential|vital|central|important|"
     r"key|significant|crucial)|\bsince (?:ancient|the dawn|time immemorial|the beginning)|\bthroughout (?:history|the ages)|"
-    r"\bin today'?s (?:world|society|fast)|\bfor (?:centuries|millennia|generations),|\bdates? back (?:to|thousands|centuries)|"
+    r"\bin today'?s (?:world|society|fast)|\bfor (?:centuries|millennia|generations),|\bdat(?:e|es|ing) back (?:to|thousands|centuries)|"
+    r"\b(?:has|have) (?:a |an )?(?:long |rich |storied |fascinating )?history (?:of|that|dating|spanning)|"
     r"\bplays? an? (?:crucial|vital|important|key|significant) role|\bis (?:a|an) (?:fascinating|complex|important) "
     r"(?:topic|subject)", re.IGNORECASE)
 
@@ -219,6 +225,7 @@ REPEAT_MIN_WORDS = 6  # shorter sentences ("It was late.") may recur in any text
 REPEAT_SHARE = 0.6  # a sentence with this share of its 6-grams already written is a repeat
 REPEAT_HERE_MIN_WORDS = 10  # within one section, only longer sentences: short parallel ones are style
 PHRASE_TWICE_WORDS = 6  # six words said twice in one sentence is a loop (Dickens repeats five: "of times, it was the")
+LEAD_WORDS, LEAD_MIN_WORDS = 5, 8  # a third sentence of 8+ words opening on the same 5 words is a template loop
 ECHO_SHARE = 0.7  # a paragraph with this share of its 5-grams in the prompt is a copy of it
 
 
@@ -434,6 +441,7 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
     earlier_grams = set(_grams(tokens(earlier), 6))
     previous_grams = set(_grams(tokens(place.previous_point), 5))
     own_grams: set = set()  # the 6-grams of this section's sentences so far, to find one said twice
+    leads: Counter = Counter()  # the first words of this section's sentences so far, to find a template loop
     # a later section that copies the instruction is announcing the document again ("Here's a detailed description
     # of dinosaurs, including ...")
     asked_grams = set(_grams(tokens(place.instruction), 5)) if not place.first else set()
@@ -520,6 +528,13 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
                 if tuple(said) in earlier_sentences or copied >= REPEAT_SHARE:
                     found.append(Finding("repeated", s, e, sentence))
                     continue
+            lead = tuple(said[:LEAD_WORDS])
+            if len(said) >= LEAD_MIN_WORDS and leads[lead] >= 2:
+                # "The library also had a library of ..." a third time: a template the model fills in a loop
+                found.append(Finding("repeated", s, e, sentence))
+                continue
+            if len(said) >= LEAD_MIN_WORDS:
+                leads[lead] += 1
             if len(said) >= REPEAT_HERE_MIN_WORDS and _phrase_twice(said):
                 # "She went to see her family again and went to see her family again.": a loop inside one sentence
                 found.append(Finding("repeated", s, e, sentence))
