@@ -528,13 +528,12 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
                 if tuple(said) in earlier_sentences or copied >= REPEAT_SHARE:
                     found.append(Finding("repeated", s, e, sentence))
                     continue
-            lead = tuple(said[:LEAD_WORDS])
-            if len(said) >= LEAD_MIN_WORDS and leads[lead] >= 2:
-                # "The library also had a library of ..." a third time: a template the model fills in a loop
-                found.append(Finding("repeated", s, e, sentence))
-                continue
             if len(said) >= LEAD_MIN_WORDS:
-                leads[lead] += 1
+                leads[tuple(said[:LEAD_WORDS])] += 1
+                if leads[tuple(said[:LEAD_WORDS])] > 2:
+                    # "The library also had a library of ..." a third time: a template the model fills in a loop
+                    found.append(Finding("repeated", s, e, sentence))
+                    continue
             if len(said) >= REPEAT_HERE_MIN_WORDS and _phrase_twice(said):
                 # "She went to see her family again and went to see her family again.": a loop inside one sentence
                 found.append(Finding("repeated", s, e, sentence))
