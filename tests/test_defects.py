@@ -67,6 +67,18 @@ def test_a_conclusion_before_the_last_section_is_cut_but_the_last_may_conclude()
     assert kinds(text, middle(3)) == Counter()
 
 
+@pytest.mark.parametrize("second", [
+    "In summary, public libraries have a rich history that spans over a century.",
+    "Overall, Carnegie's libraries are a complex and fascinating part of history that shaped many towns."])
+def test_the_last_section_closing_a_second_time_loses_the_second_close(second):
+    """The 0.5B's libraries article ended "In conclusion, ..." and then "In summary, ..." again."""
+    first = "In conclusion, Carnegie's libraries changed how towns thought about reading and about themselves."
+    cleaned = remove_defects(f"{P1}\n\n{first}\n\n{second}", middle(3))
+    assert cleaned.text == f"{P1}\n\n{first}" and cleaned.found == Counter(conclusion=1)
+    assert kinds(f"{P1}\n\n{P2}\n\n{second}", middle(3)) == Counter()  # one close, however it opens
+    assert kinds(f"{first}\n\n{P1}\n\n{P2}", middle(3)) == Counter()
+
+
 @pytest.mark.parametrize("remark", [
     "Sure! Here is the next section of the article:",
     "I hope this helps! Let me know if you would like any changes.",

@@ -29,7 +29,7 @@ from writer.text.words import STOPWORDS, content_words, stem, tokens
 KINDS = ("heading", "conclusion", "chatter", "echo", "off_task", "repeated", "restart")
 LABELS = {
     "heading": "heading or title line inside the section",
-    "conclusion": "a conclusion before the last section",
+    "conclusion": "a conclusion before the last section, or a second one in it",
     "chatter": "a remark about the text instead of the text",
     "echo": "a copy of the prompt",
     "off_task": "text about something else (code, maths or a new task)",
@@ -447,6 +447,7 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
     asked_grams = set(_grams(tokens(place.instruction), 5)) if not place.first else set()
     asked_lengths = {m.group(1).replace(",", "") for m in _WORD_COUNT.finditer(place.instruction)}
     first_prose = True
+    concluded = False  # the last section has opened its conclusion ("In conclusion, ...")
     for k, block in enumerate(paragraphs):
         body = block.text(text)
         # heading lines, anywhere in the paragraph
@@ -505,6 +506,11 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
                                or (k == len(paragraphs) - 1 and k > 0 and _CLOSING_LAST.match(prose))):
             found.append(Finding("conclusion", block.start, block.end, body))
             continue
+        if place.last and (_CONCLUSION.match(prose) or (concluded and _CLOSING_LAST.match(prose))):
+            if concluded:  # "In conclusion, ..." and then "In summary, ...": the piece closed twice
+                found.append(Finding("conclusion", block.start, block.end, body))
+                continue
+            concluded = True
         for n, (s, e) in enumerate(spans):
             sentence = text[s:e]
             if _META.search(sentence) and len(spans) > 1:  # the piece describing itself, wherever it does
