@@ -611,3 +611,61 @@ def test_a_phrase_said_twice_in_one_sentence_is_a_loop():
                   "The road to the harbour and the road to the mill both ran past the old church gate.",
                   "Read the letter twice, then read the letter again when the house is quiet."):
         assert kinds(f"{P1} {prose}", middle(1)) == Counter(), prose
+
+
+CARE_TITLES = ("Introduction", "Root Canal Treatment Procedure", "Key Points of Postoperative Care",
+               "Important Considerations for Patients")
+CARE = "Please provide detailed information about root canal treatment, including its aftercare. 1200 words."
+CARE_P = ("A root canal removes the infected pulp from inside a tooth. The dentist numbs the area, opens the crown "
+          "and cleans the canals with fine files before filling them.")
+CARE_LIST = "1. Take the painkillers you were given.\n2. Chew on the other side for a few days."
+
+
+def care(index: int) -> Place:
+    return Place(index=index, count=len(CARE_TITLES), title=CARE_TITLES[index], instruction=CARE,
+                 other_titles=tuple(t for i, t in enumerate(CARE_TITLES) if i != index))
+
+
+def test_a_lead_in_naming_another_section_cuts_the_rest_and_its_own_stays():
+    """The 0.5B's introduction went on into every later section, each behind a lead-in line."""
+    text = f"{CARE_P}\n\nKey points of postoperative care include:\n\n{CARE_LIST}"
+    cleaned = remove_defects(text, care(0))
+    assert cleaned.text == CARE_P and cleaned.found == Counter(heading=1)
+    assert kinds(text, care(2)) == Counter()  # that section's own lead-in
+    assert kinds(f"{CARE_P}\n\nAfter the appointment, the key points are:\n\n{CARE_LIST}", care(0)) == Counter()
+
+
+def test_a_list_item_labelled_conclusion_is_a_conclusion_before_the_last_section():
+    items = ("- **Procedure**: the dentist cleans and fills the canals.\n"
+             "- **Conclusion**: The process can be daunting, but it is done safely.\n"
+             "- **Aftercare**: avoid chewing on that side for a few days.")
+    cleaned = remove_defects(f"{CARE_P}\n\n{items}", care(1))
+    assert cleaned.found == Counter(conclusion=1) and "Conclusion" not in cleaned.text and "Aftercare" in cleaned.text
+    assert kinds(f"{CARE_P}\n\n{items}", care(3)) == Counter()
+
+
+@pytest.mark.parametrize("sign_off", [
+    "Thank you for reading my passage! I hope that the shorter and more detailed version meets your needs. Goodbye!",
+    "I hope this helps. Let me know if you have any other questions.",
+])
+def test_a_sign_off_inside_a_paragraph_is_cut_to_the_paragraph_end(sign_off):
+    cleaned = remove_defects(f"{CARE_P} {sign_off}\n\n{CARE_LIST}", care(3))
+    assert cleaned.text == f"{CARE_P}\n\n{CARE_LIST}" and cleaned.found == Counter(chatter=1)
+
+
+@pytest.mark.parametrize("prose", [
+    "Feel free to ask your dentist about anything that worries you.",
+    "\"Thank you for reading to me,\" the boy said, and closed the book.",
+    "Let me know if you have any pain, the dentist said, and she wrote her number on the card.",
+])
+def test_advice_and_speech_that_sound_like_a_sign_off_stay(prose):
+    assert kinds(f"{CARE_P} {prose}", care(3)) == Counter(), prose
+    email = Place(index=0, count=1, title="", instruction="Write a 300-word email to a client about a late delivery.")
+    assert kinds(f"{CARE_P} Please let me know if you have any questions.", email) == Counter()
+
+
+def test_the_reply_calling_itself_a_summary_is_chatter():
+    meta = ("This summary provides a comprehensive overview of the risks of root canal treatment. It also offers "
+            "information about aftercare. By following these steps, patients can heal well.")
+    cleaned = remove_defects(f"{CARE_P}\n\n{meta}", care(3))
+    assert cleaned.text == CARE_P and cleaned.found == Counter(chatter=1)

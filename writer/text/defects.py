@@ -49,7 +49,7 @@ _END_PUNCT = ".!?:;,。！？\"”’)"
 
 _CONCLUSION = re.compile(
     r"^\W*(in conclusion|to conclude|in summary|to summari[sz]e|to sum (it )?up|in closing|all in all|"
-    r"in short, (the|this|these|we)|to wrap up|conclusion\s*:)", re.IGNORECASE)
+    r"in short, (the|this|these|we)|to wrap up|conclusion\W{0,3}:)", re.IGNORECASE)
 
 # Remarks addressed to the user, or about the text, instead of the text.
 _CHATTER_LEAD = re.compile(
@@ -66,6 +66,18 @@ _CHATTER_TRAIL = re.compile(
     r"please note that this|note: this (?:text|section|article)|thank you for|"
     r"(?:to learn more|for more information|for further reading)(?: about [^,.]{1,60})?, (?:you|readers) (?:can|could|may|should))",
     re.IGNORECASE)
+# The chat model signing off at the end of a paragraph of prose ("... immediately. Thank you for reading my passage! I
+# hope that the shorter and more detailed version meets your needs."): the rest of the paragraph is its reply. Tighter
+# than _CHATTER_TRAIL, which judges a whole paragraph: "Feel free to ask your dentist" is advice inside prose, and
+# "Thank you for reading this newsletter!" how a newsletter ends.
+_SIGN_OFF = re.compile(
+    r"^(?![\"“'‘])\W*(?:thank(?:s| you) for (?:reading my (?:passage|response|answer|text|essay|article|story)|"
+    r"your request|asking)|i hope (?:that )?(?:this|it|you|the (?:[\w-]+ ){0,5}"
+    r"(?:version|text|article|passage|essay|answer|response|story|section|piece)) (?:helps|helped|meets|was helpful|"
+    r"is helpful|answers|gives|has been)|(?:please )?let me know if you (?:have|need) any (?:other |more |further )?"
+    r"(?:questions|help|changes)|is there anything else (?:i|you)|goodbye\W*$)", re.IGNORECASE)
+# Writing whose own close may sign off ("Please let me know if you have any questions." ending an email)
+_CORRESPONDENCE = re.compile(r"\b(?:letters?|e-?mails?|messages?|memos?|replies|reply|notes? to)\b", re.IGNORECASE)
 # A refusal from the chat model ("I'm sorry, but I can't assist with that request."): a reply, never the text. A
 # paragraph that opens with a quote is a character speaking, and is kept.
 _REFUSAL = re.compile(
@@ -140,6 +152,8 @@ _META = re.compile(
     r"|\b(?:the|this) (?:piece|article|essay|report|post|paper|section) will (?:also |then |now |first )?"
     r"(?:cover|explore|discuss|examine|provide|look at|focus on|delve|outline|describe|highlight|introduce|address)\b"
     r"|^\W*this (?:story|tale) (?:provides|offers|gives (?:a|an|the reader))\b"
+    # the reply calling itself a summary: "This summary provides a comprehensive overview of the risks ..."
+    r"|^\W*this (?:summary|overview) (?:also )?(?:provides|offers|gives|covers|highlights|outlines)\b"
     # the document describing what it offers its reader: "The travel guide provides readers with information on
     # ...", "The guide is designed to be easy to read", "The Hong Kong History section begins by introducing ..."
     r"|\b(?:the|this) (?:travel |user |study )?(?:guide|article|essay|report|post|paper|piece) (?:also )?"
@@ -152,8 +166,8 @@ _META = re.compile(
 # by ..."): counted towards a paragraph that describes the piece, never cut on its own (prose says "It covers 40 acres")
 _META_CONTINUED = re.compile(
     r"^\W*(?:finally, |lastly, |additionally, )?(?:it|the (?:story|tale|piece|article|essay)) (?:also |then |further )?"
-    r"(?:covers|includes|highlights|touches on|discusses|explores|examines|describes|provides|concludes|introduces|"
-    r"outlines|delves|begins with|ends with)\b", re.IGNORECASE)
+    r"(?:covers|includes|highlights|touches on|discusses|explores|examines|describes|provides|offers|concludes|"
+    r"introduces|outlines|delves|begins with|ends with)\b", re.IGNORECASE)
 
 _CODE = re.compile(r"^\s*(?:```|~~~|def \w+\(|class \w+[:(]|import \w+|from \w+ import|#include|public static|"
                    r"function \w+\(|(?:var|let|const) \w+ =|print\(|console\.log|SELECT .+ FROM )")
@@ -178,6 +192,7 @@ _SCAFFOLD = re.compile(
     re.IGNORECASE)
 _WORD_COUNT = re.compile(r"\b(\d{1,3}(?:,\d{3})+|\d+)[- ]words?\b", re.IGNORECASE)
 _NUMBERED = re.compile(r"^\s*\d{1,2}[.)]\s+")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,2}[.)])\s+")
 
 # A story set up again: a new place and someone new in it, as a story's first sentence does
 _SCENE_OPENING = re.compile(
@@ -335,6 +350,11 @@ def _norm_title(text: str) -> str:
     return " ".join(tokens(text))
 
 
+# A lead-in line over a list: "Key points of postoperative care include:"
+_LEAD_IN = re.compile(r"^[*_\s]*(.+?)[*_\s]*(?:\s(?:include|includes|are|is|involve|involves))?[*_\s]*:\s*$",
+                      re.IGNORECASE)
+
+
 def heading_kind(line: str, place: Place) -> str | None:
     """"label" for a heading or title line that names another planned section (the model has started writing
     it), "heading" for any other heading, title or "Section 3" line, None for prose."""
@@ -349,6 +369,9 @@ def heading_kind(line: str, place: Place) -> str | None:
     others = [_norm_title(t) for t in place.other_titles if _norm_title(t)]
     if norm and (norm in others or (shaped and any(f" {t} " in f" {norm} " for t in others))):
         return "label"
+    lead_in = _LEAD_IN.match(bare)
+    if lead_in and _norm_title(lead_in.group(1)) in others:
+        return "label"  # "Key points of postoperative care include:" over a list: that section's matter begins
     if shaped:
         return "heading"
     if norm and place.title and norm == _norm_title(place.title):
@@ -448,6 +471,7 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
     asked_lengths = {m.group(1).replace(",", "") for m in _WORD_COUNT.finditer(place.instruction)}
     first_prose = True
     concluded = False  # the last section has opened its conclusion ("In conclusion, ...")
+    signs_off = bool(_CORRESPONDENCE.search(place.instruction))  # a letter's close is its text, not a reply
     for k, block in enumerate(paragraphs):
         body = block.text(text)
         # heading lines, anywhere in the paragraph
@@ -483,6 +507,12 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
                     and _prompt_share(line, prompt_grams) >= ECHO_SHARE):
                 found.append(Finding("echo", ls, le, text[ls:le]))
                 heading_lines.append((ls, le, "echo"))
+        if not place.last and not _CONCLUSION.match(prose):  # "- **Conclusion**: The process ...": in a list
+            for ls, le in block.lines:
+                if (_LIST_ITEM.match(text[ls:le]) and _CONCLUSION.match(text[ls:le])
+                        and all(ls != h[0] for h in heading_lines)):
+                    found.append(Finding("conclusion", ls, le, text[ls:le]))
+                    heading_lines.append((ls, le, "conclusion"))
         spans = [sp for ls, le in block.lines if all(ls != h[0] for h in heading_lines)
                  for sp in sentence_spans(text, ls, le)]
         scaffold = [(a, b) for a, b in spans if _SCAFFOLD.search(text[a:b])]
@@ -513,6 +543,9 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
             concluded = True
         for n, (s, e) in enumerate(spans):
             sentence = text[s:e]
+            if n > 0 and not signs_off and _SIGN_OFF.match(sentence):  # the model's reply from here to the paragraph's end
+                found.append(Finding("chatter", s, block.end, text[s:block.end]))
+                break
             if _META.search(sentence) and len(spans) > 1:  # the piece describing itself, wherever it does
                 found.append(Finding("chatter", s, e, sentence))
                 continue
