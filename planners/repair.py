@@ -152,6 +152,10 @@ def usable_sections(raw_sections) -> tuple[list[dict], list[str]]:
         brief = brief_point(point)
         if brief != point:
             repairs.append(f"section {k + 1}: main point cut to its first whole sentences")
+        matter = point_matter(brief)
+        if matter != brief:
+            brief = matter
+            repairs.append(f"section {k + 1}: main point said what the piece will do; kept what it is about")
         items.append({"title": title, "main_point": brief, "words": _as_int(raw.get("words"))})
 
     repairs += _drop_shared_prefix(items)
@@ -209,6 +213,29 @@ def brief_point(point: str) -> str:
     if len(ends) <= POINT_SENTENCES and ends[-1] == len(point.rstrip()):
         return point
     return point[:ends[min(len(ends), POINT_SENTENCES) - 1]].strip()
+
+
+# A main point that says what the piece will do ("The article will be about refugee problems in Sudan, ..."): a section
+# prompt quoting it has the model announce the article instead of writing it (the 0.5B's whole introduction was "The
+# article will be about ... The piece will be divided into two sections ... we will explore ..."). What follows the
+# lead is the matter, and stays.
+_POINT_META = re.compile(
+    r"^\W*(?:in this (?:section|article|part|chapter|essay|piece|guide|report),? (?:we|i) (?:will |shall )?"
+    r"(?:discuss|explore|cover|describe|examine|introduce|look at|explain|outline|present)"
+    r"|(?:the|this) (?:article|essay|piece|section|part|chapter|report|guide|paper|post|introduction) (?:will )?"
+    r"(?:be about|covers?|discuss(?:es)?|explores?|describes?|introduces?|examines?|explains?|outlines?|presents?|"
+    r"focus(?:es)? on|looks? at|provides? (?:an? |the reader with an? )?(?:overview|introduction|summary) of))\s+(?=\w)",
+    re.IGNORECASE)
+
+
+def point_matter(point: str) -> str:
+    """A main point without a lead saying what the piece will do (`_POINT_META`): "The article will cover the history
+    of Sudan" -> "The history of Sudan". A point that is all lead stays."""
+    m = _POINT_META.match(point)
+    if m is None or len(point[m.end():].split()) < 3:
+        return point
+    rest = point[m.end():]
+    return rest[0].upper() + rest[1:]
 
 
 # Sections of a book's apparatus, not of its prose: the pipeline writes prose under each title, so a "References"

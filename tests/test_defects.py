@@ -669,3 +669,49 @@ def test_the_reply_calling_itself_a_summary_is_chatter():
             "information about aftercare. By following these steps, patients can heal well.")
     cleaned = remove_defects(f"{CARE_P}\n\n{meta}", care(3))
     assert cleaned.text == CARE_P and cleaned.found == Counter(chatter=1)
+
+
+SUDAN = "write a 800 words report about refugee problems in Sudan and South Sudan"
+SUDAN_P = ("More than a million people have crossed from Sudan into Chad since April 2023. Most are women and children, "
+           "and many arrive with nothing but what they carried across the border.")
+
+
+def sudan(index: int, count: int = 2) -> Place:
+    titles = ("Introduction", "Background", "Responses")[:count]
+    return Place(index=index, count=count, title=titles[index], instruction=SUDAN,
+                 other_titles=tuple(t for i, t in enumerate(titles) if i != index))
+
+
+def test_an_introduction_announcing_the_article_instead_of_writing_it_is_chatter():
+    """The 0.5B's whole introduction, quoting a main point that said "The article will be about ..."."""
+    plan = ("The article will be about refugee problems in Sudan and South Sudan. The piece will be divided into two "
+            "sections, \"Introduction\" and \"Detailed Solutions\". In the \"Introduction\", we will explore the "
+            "historical background of the crisis. Finally, we will conclude with a summary of the progress made.")
+    more = ("This article will be written in 2 sections, one at a time, and will cover the history. We will also "
+            "provide examples of successful relief efforts. We hope that this article will be helpful to those "
+            "interested in refugee problems. If you have any questions or need further assistance with the article, "
+            "feel free to ask!")
+    cleaned = remove_defects(f"{plan}\n\n{SUDAN_P}\n\n{more}", sudan(0))
+    assert cleaned.text == SUDAN_P and cleaned.found["chatter"] == 2
+    for prose in ("We will also need more funding if the camps are to stay open through the rains.",
+                  "In the \"Jungle\" camp, we will find three clinics and a school.",
+                  "Finally, we will need to count who has arrived."):
+        assert kinds(f"{SUDAN_P} {prose}", sudan(0)) == Counter(), prose
+
+
+def test_a_close_right_after_a_summing_up_paragraph_in_the_last_section_is_a_second_close():
+    summing_up = "Overall, addressing these challenges requires a comprehensive approach from governments and agencies."
+    close = "In conclusion, refugee problems in Sudan and South Sudan are significant challenges."
+    last = "Finally, we need to provide more funding for the agencies that run the camps in Chad."
+    cleaned = remove_defects(f"{SUDAN_P}\n\n{summing_up}\n\n{close}", sudan(1))
+    assert cleaned.text == f"{SUDAN_P}\n\n{summing_up}" and cleaned.found == Counter(conclusion=1)
+    assert kinds(f"{SUDAN_P}\n\n{last}\n\n{close}", sudan(1)) == Counter()  # the last point of a list, then the close
+    assert kinds(f"{summing_up}\n\n{SUDAN_P}\n\n{close}", sudan(1)) == Counter()  # a summing-up further back
+
+
+def test_a_template_loop_is_found_behind_connectives():
+    """ "We need to provide more ...", "Moreover, we need to provide more ...", "Finally, we need to provide more ..." """
+    text = ("We need to provide more education and healthcare to refugees in the camps. "
+            "Moreover, we need to provide more resources for refugees from various institutions. "
+            "Finally, we need to provide more funding for refugees from various organizations.")
+    assert kinds(text, sudan(1)) == Counter(repeated=1)

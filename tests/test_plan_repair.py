@@ -325,6 +325,23 @@ def test_a_main_point_written_as_a_paragraph_is_cut_to_its_first_whole_sentences
 
 
 
+@pytest.mark.parametrize("point, matter", [
+    ("The article will be about refugee problems in Sudan, focusing on the challenges refugees face.",
+     "Refugee problems in Sudan, focusing on the challenges refugees face."),
+    ("The article will cover the history, culture and economy of Sudan and South Sudan.",
+     "The history, culture and economy of Sudan and South Sudan."),
+    ("In this section, we will discuss how tea reached London.", "How tea reached London."),
+])
+def test_a_main_point_saying_what_the_piece_will_do_keeps_what_it_is_about(point, matter):
+    """The 0.5B planned "The article will be about ...", and its introduction, quoting it, announced the article
+    ("The piece will be divided into two sections ...") instead of writing it."""
+    items, repairs = usable_sections([sec("Background", point)])
+    assert items[0]["main_point"] == matter
+    assert repairs == ["section 1: main point said what the piece will do; kept what it is about"]
+    for kept in ("The Nile covers much of Sudan.", "The article covers.", "Tea covers the hills of Assam."):
+        assert usable_sections([sec("Background", kept)])[0][0]["main_point"] == kept
+
+
 def test_back_matter_and_a_second_close_are_dropped_and_recorded():
     """The 0.5B planned a travel guide as Introduction, History, Culture, Lifestyle, References, Appendices,
     Contact, Conclusion, Summary: the pipeline would write made-up references and addresses, and close twice."""

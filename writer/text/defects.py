@@ -75,7 +75,9 @@ _SIGN_OFF = re.compile(
     r"your request|asking)|i hope (?:that )?(?:this|it|you|the (?:[\w-]+ ){0,5}"
     r"(?:version|text|article|passage|essay|answer|response|story|section|piece)) (?:helps|helped|meets|was helpful|"
     r"is helpful|answers|gives|has been)|(?:please )?let me know if you (?:have|need) any (?:other |more |further )?"
-    r"(?:questions|help|changes)|is there anything else (?:i|you)|goodbye\W*$)", re.IGNORECASE)
+    r"(?:questions|help|changes)|is there anything else (?:i|you)|goodbye\W*$"
+    r"|if you have any (?:other |more |further )?questions(?: or need [^.!?]{0,60})?, (?:please|feel free)\b)",
+    re.IGNORECASE)
 # Writing whose own close may sign off ("Please let me know if you have any questions." ending an email)
 _CORRESPONDENCE = re.compile(r"\b(?:letters?|e-?mails?|messages?|memos?|replies|reply|notes? to)\b", re.IGNORECASE)
 # A refusal from the chat model ("I'm sorry, but I can't assist with that request."): a reply, never the text. A
@@ -90,6 +92,8 @@ _STORY_END = re.compile(r"^\W*the end\W*$|\bthe end of (?:the|our|this|my) (?:st
                         r"^\W*and so,? the end\b|\bhappily ever after\b", re.IGNORECASE)
 # A closing paragraph's openers that only a conclusion uses; they end a section early when it is not the last.
 _CLOSING_LAST = re.compile(r"^\W*(?:overall|ultimately|in the end|finally, (?:it is|we|the)),? ", re.IGNORECASE)
+# A paragraph summing the piece up; in the last section, one right before "In conclusion, ..." is a first close.
+_SUMMING_UP = re.compile(r"^\W*(?:overall|ultimately|in the end|all things considered),? ", re.IGNORECASE)
 _META = re.compile(
     r"\b(?:this|the above|your|my) (?:article|essay|section|piece|text|story|post|passage|response|paragraph|"
     r"chapter|draft|answer|rewrite)\b.{0,40}\b(?:is (?:a |an |very |quite |really )?(?:well|great|good|excellent|"
@@ -150,7 +154,14 @@ _META = re.compile(
     r"|\b(?:the|this) (?:piece|article|essay|report|post|guide|paper|text|section|introduction) (?:aims|seeks|sets out|"
     r"intends|is going|is intended) to\b"
     r"|\b(?:the|this) (?:piece|article|essay|report|post|paper|section) will (?:also |then |now |first )?"
-    r"(?:cover|explore|discuss|examine|provide|look at|focus on|delve|outline|describe|highlight|introduce|address)\b"
+    r"(?:cover|explore|discuss|examine|provide|look at|focus on|delve|outline|describe|highlight|introduce|address|"
+    r"be (?:about|divided|written|split|structured|organi[sz]ed))\b"
+    # the plan told as the piece's: 'In the "Introduction", we will explore ...', "Finally, we will conclude with a
+    # summary of ...", "We hope that this article will be helpful to ..."
+    r"|^\W*in the [\"“][^\"”]{1,60}[\"”](?: section| part| chapter)?,? (?:we|i) (?:will|shall|'ll)\b"
+    r"|^\W*(?:finally|lastly|then),? (?:we|i) will (?:conclude|end|close|finish|wrap up) (?:with|by)\b"
+    r"|\b(?:we|i) hope (?:that )?(?:this|the|our|my) (?:article|essay|piece|report|post|guide|paper|text|section) "
+    r"(?:will be|is|was|has been) (?:helpful|useful|informative)\b"
     r"|^\W*this (?:story|tale) (?:provides|offers|gives (?:a|an|the reader))\b"
     # the reply calling itself a summary: "This summary provides a comprehensive overview of the risks ..."
     r"|^\W*this (?:summary|overview) (?:also )?(?:provides|offers|gives|covers|highlights|outlines)\b"
@@ -167,7 +178,9 @@ _META = re.compile(
 _META_CONTINUED = re.compile(
     r"^\W*(?:finally, |lastly, |additionally, )?(?:it|the (?:story|tale|piece|article|essay)) (?:also |then |further )?"
     r"(?:covers|includes|highlights|touches on|discusses|explores|examines|describes|provides|offers|concludes|"
-    r"introduces|outlines|delves|begins with|ends with)\b", re.IGNORECASE)
+    r"introduces|outlines|delves|begins with|ends with)\b"
+    r"|^\W*(?:finally, |lastly, |additionally, |also, )?we will (?:also )?(?:provide|look at|discuss|explore|examine|"
+    r"cover|describe|present|outline|highlight)\b", re.IGNORECASE)
 
 _CODE = re.compile(r"^\s*(?:```|~~~|def \w+\(|class \w+[:(]|import \w+|from \w+ import|#include|public static|"
                    r"function \w+\(|(?:var|let|const) \w+ =|print\(|console\.log|SELECT .+ FROM )")
@@ -182,7 +195,7 @@ _TASK = re.compile(r"^\W*(?:compute|calculate|solve|evaluate|translate|find the|
 _SCAFFOLD = re.compile(
     r"\(about \d+ words\)|\babout \d+ words\b\s*[):]|\bnow write section\b|\bthe text so far ends\b|"
     r"\boutline of the whole text\b|<- (?:this|you write)|\bcontinue the text\b|\bdo not repeat it\b|"
-    r"\bthe piece is written in \d+\b|\bnow,? we have section \d+\b|\bwrite section \d+\b|earlier text omitted|"
+    r"\bthe piece is written in \d+\b|\b(?:is|be) written in \d+ sections\b|\bsections, one at a time\b|\bnow,? we have section \d+\b|\bwrite section \d+\b|earlier text omitted|"
     r"\ban earlier attempt at this was rejected\b|\bdo better this time\b|\blonger,? more detailed version\b|"
     r"\bwhat (?:it|you) (?:already says|wrote above)\b|\bcomes? after this one\b|\bthe reader has just read section\b|"
     r"\bthis is the last section\s*:|\bbring the piece to a close\b|\bmore sections follow\b|"
@@ -241,6 +254,10 @@ REPEAT_SHARE = 0.6  # a sentence with this share of its 6-grams already written 
 REPEAT_HERE_MIN_WORDS = 10  # within one section, only longer sentences: short parallel ones are style
 PHRASE_TWICE_WORDS = 6  # six words said twice in one sentence is a loop (Dickens repeats five: "of times, it was the")
 LEAD_WORDS, LEAD_MIN_WORDS = 5, 8  # a third sentence of 8+ words opening on the same 5 words is a template loop
+# Words that join a sentence to the one before and are not its own opening: "Moreover, we need to provide more ..."
+# opens as "We need to provide more ..." does.
+CONNECTIVES = frozenset("moreover furthermore additionally also finally lastly then however besides similarly "
+                        "likewise firstly secondly thirdly first second third next and but so".split())
 ECHO_SHARE = 0.7  # a paragraph with this share of its 5-grams in the prompt is a copy of it
 
 
@@ -470,7 +487,7 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
     asked_grams = set(_grams(tokens(place.instruction), 5)) if not place.first else set()
     asked_lengths = {m.group(1).replace(",", "") for m in _WORD_COUNT.finditer(place.instruction)}
     first_prose = True
-    concluded = False  # the last section has opened its conclusion ("In conclusion, ...")
+    concluded = None  # in the last section: (whether "In conclusion"-like, paragraph) of its first close
     signs_off = bool(_CORRESPONDENCE.search(place.instruction))  # a letter's close is its text, not a reply
     for k, block in enumerate(paragraphs):
         body = block.text(text)
@@ -536,11 +553,13 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
                                or (k == len(paragraphs) - 1 and k > 0 and _CLOSING_LAST.match(prose))):
             found.append(Finding("conclusion", block.start, block.end, body))
             continue
-        if place.last and (_CONCLUSION.match(prose) or (concluded and _CLOSING_LAST.match(prose))):
-            if concluded:  # "In conclusion, ..." and then "In summary, ...": the piece closed twice
+        if place.last and (_CONCLUSION.match(prose) or _SUMMING_UP.match(prose)):
+            # "In conclusion, ..." and then "In summary, ...", or "Overall, ..." and then "In conclusion, ...": the
+            # piece closed twice. An "Overall, ..." paragraph further back is a summing-up, not a close.
+            if concluded is not None and (concluded[0] or concluded[1] == k - 1):
                 found.append(Finding("conclusion", block.start, block.end, body))
                 continue
-            concluded = True
+            concluded = (bool(_CONCLUSION.match(prose)), k)
         for n, (s, e) in enumerate(spans):
             sentence = text[s:e]
             if n > 0 and not signs_off and _SIGN_OFF.match(sentence):  # the model's reply from here to the paragraph's end
@@ -568,8 +587,9 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
                     found.append(Finding("repeated", s, e, sentence))
                     continue
             if len(said) >= LEAD_MIN_WORDS:
-                leads[tuple(said[:LEAD_WORDS])] += 1
-                if leads[tuple(said[:LEAD_WORDS])] > 2:
+                lead = tuple(_without_connective(said)[:LEAD_WORDS])
+                leads[lead] += 1
+                if leads[lead] > 2:
                     # "The library also had a library of ..." a third time: a template the model fills in a loop
                     found.append(Finding("repeated", s, e, sentence))
                     continue
@@ -590,6 +610,13 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
                                      cuttable=restart != "scene" and (not whole or k < len(paragraphs) - 1)))
         first_prose = False
     return found
+
+
+def _without_connective(said: Sequence[str]) -> Sequence[str]:
+    """A sentence's words without the connective it opens on ("Moreover", "In addition")."""
+    if len(said) > 2 and said[0] == "in" and said[1] == "addition":
+        return said[2:]
+    return said[1:] if said and said[0] in CONNECTIVES else said
 
 
 def _phrase_twice(said: Sequence[str], n: int = PHRASE_TWICE_WORDS) -> bool:
