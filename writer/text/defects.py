@@ -199,6 +199,7 @@ _SCAFFOLD = re.compile(
     r"\ban earlier attempt at this was rejected\b|\bdo better this time\b|\blonger,? more detailed version\b|"
     r"\bwhat (?:it|you) (?:already says|wrote above)\b|\bcomes? after this one\b|\bthe reader has just read section\b|"
     r"\bthis is the last section\s*:|\bbring the piece to a close\b|\bmore sections follow\b|"
+    r"\bwith no remarks about it\b|"
     r"\bdo not introduce the subject again\b|\bgive only the text of this section\b|\bno remarks about the text\b|"
     r"\bgo on from where the text so far ends\b|\bdo not start the story again\b|\bwith the same narrator, characters\b|"
     r"\bdo not end the story\b|\bbring the story to its end\b",
