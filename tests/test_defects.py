@@ -715,3 +715,24 @@ def test_a_template_loop_is_found_behind_connectives():
             "Moreover, we need to provide more resources for refugees from various institutions. "
             "Finally, we need to provide more funding for refugees from various organizations.")
     assert kinds(text, sudan(1)) == Counter(repeated=1)
+
+
+def test_a_last_section_describing_the_report_instead_of_ending_it_is_chatter():
+    """The 0.5B's last section of the Sudan report, built on a leftover "It also explores ..." sentence."""
+    described = ("It also explores the history and economy of these countries. The reader will gain a deeper "
+                 "appreciation for the country's history. Finally, the section will conclude by summarizing the key "
+                 "points of the report. This report will be valuable for policymakers and refugees.")
+    closing = ("In conclusion, the piece provides a comprehensive understanding of the situation. It highlights the "
+               "importance of education. Overall, the piece serves as a valuable resource for anyone interested in "
+               "learning more about refugee issues.")
+    cleaned = remove_defects(f"{described}\n\n{SUDAN_P}\n\n{closing}", sudan(1))
+    assert cleaned.text == SUDAN_P and cleaned.found == Counter(chatter=2)
+    for prose in ("It also covers forty acres of the old camp, which the agencies share.",
+                  "The section of the road near the border is closed in the rains.",
+                  "The reader of the ration cards will find three names on most of them."):
+        assert kinds(f"{SUDAN_P} {prose}", sudan(1)) == Counter(), prose
+
+
+def test_a_description_of_the_piece_left_at_the_start_of_a_section_is_chatter():
+    cleaned = remove_defects(f"It also explores the history of the camps in Chad.\n\n{SUDAN_P}", sudan(1))
+    assert cleaned.text == SUDAN_P and cleaned.found == Counter(chatter=1)

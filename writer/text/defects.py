@@ -162,6 +162,15 @@ _META = re.compile(
     r"|^\W*(?:finally|lastly|then),? (?:we|i) will (?:conclude|end|close|finish|wrap up) (?:with|by)\b"
     r"|\b(?:we|i) hope (?:that )?(?:this|the|our|my) (?:article|essay|piece|report|post|guide|paper|text|section) "
     r"(?:will be|is|was|has been) (?:helpful|useful|informative)\b"
+    # the piece praising or summing itself up: "Overall, the piece serves as a valuable resource for anyone interested
+    # in ...", "In conclusion, the piece provides a comprehensive understanding of ...", "The reader will gain a deeper
+    # appreciation for ...", "Finally, the section will conclude by summarizing ...", "This report will be valuable"
+    r"|^\W*(?:in conclusion, |in summary, |overall, |finally, |lastly, )?(?:the|this) (?:piece|section|essay) (?:also )?"
+    r"(?:provides|serves as|encourages|offers|gives|concludes|will conclude|highlights|is a (?:valuable|useful|helpful))\b"
+    r"|^\W*this (?:report|article|guide|post|paper) (?:will be|is) (?:a |an )?(?:valuable|useful|helpful|"
+    r"(?:valuable |useful |helpful |important )?(?:resource|tool))\b"
+    r"|^\W*(?:the reader|readers) will (?:gain|learn|come away|get a|discover|find out)\b"
+    r"|\b(?:resource|guide|read|reference) for anyone (?:interested in|who wants to|looking to|seeking to)\b"
     r"|^\W*this (?:story|tale) (?:provides|offers|gives (?:a|an|the reader))\b"
     # the reply calling itself a summary: "This summary provides a comprehensive overview of the risks ..."
     r"|^\W*this (?:summary|overview) (?:also )?(?:provides|offers|gives|covers|highlights|outlines)\b"
@@ -563,6 +572,11 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
             concluded = (bool(_CONCLUSION.match(prose)), k)
         for n, (s, e) in enumerate(spans):
             sentence = text[s:e]
+            previous_cut = n > 0 and found and (found[-1].start, found[-1].end) == spans[n - 1]
+            if (previous_cut or (n == 0 and first_prose)) and _META_CONTINUED.match(sentence):
+                # "It also explores ..." left at the section's start, or after a sentence about the piece was cut
+                found.append(Finding("chatter", s, e, sentence))
+                continue
             if n > 0 and not signs_off and _SIGN_OFF.match(sentence):  # the model's reply from here to the paragraph's end
                 found.append(Finding("chatter", s, block.end, text[s:block.end]))
                 break
