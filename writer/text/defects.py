@@ -91,9 +91,10 @@ _REFUSAL = re.compile(
 _STORY_END = re.compile(r"^\W*the end\W*$|\bthe end of (?:the|our|this|my) (?:story|tale) (?:was|is|had|has)\b|"
                         r"^\W*and so,? the end\b|\bhappily ever after\b", re.IGNORECASE)
 # A closing paragraph's openers that only a conclusion uses; they end a section early when it is not the last.
-_CLOSING_LAST = re.compile(r"^\W*(?:overall|ultimately|in the end|finally, (?:it is|we|the)),? ", re.IGNORECASE)
+_SUMMING = r"overall|ultimately|in the end"
+_CLOSING_LAST = re.compile(rf"^\W*(?:{_SUMMING}|finally, (?:it is|we|the)),? ", re.IGNORECASE)
 # A paragraph summing the piece up; in the last section, one right before "In conclusion, ..." is a first close.
-_SUMMING_UP = re.compile(r"^\W*(?:overall|ultimately|in the end|all things considered),? ", re.IGNORECASE)
+_SUMMING_UP = re.compile(rf"^\W*(?:{_SUMMING}|all things considered),? ", re.IGNORECASE)
 _META = re.compile(
     r"\b(?:this|the above|your|my) (?:article|essay|section|piece|text|story|post|passage|response|paragraph|"
     r"chapter|draft|answer|rewrite)\b.{0,40}\b(?:is (?:a |an |very |quite |really )?(?:well|great|good|excellent|"
@@ -204,7 +205,8 @@ _TASK = re.compile(r"^\W*(?:compute|calculate|solve|evaluate|translate|find the|
 _SCAFFOLD = re.compile(
     r"\(about \d+ words\)|\babout \d+ words\b\s*[):]|\bnow write section\b|\bthe text so far ends\b|"
     r"\boutline of the whole text\b|<- (?:this|you write)|\bcontinue the text\b|\bdo not repeat it\b|"
-    r"\bthe piece is written in \d+\b|\b(?:is|be) written in \d+ sections\b|\bsections, one at a time\b|\bnow,? we have section \d+\b|\bwrite section \d+\b|earlier text omitted|"
+    r"\bthe piece is written in \d+\b|\b(?:is|be) written in \d+ sections\b|\bsections, one at a time\b|"
+    r"\bnow,? we have section \d+\b|\bwrite section \d+\b|earlier text omitted|"
     r"\ban earlier attempt at this was rejected\b|\bdo better this time\b|\blonger,? more detailed version\b|"
     r"\bwhat (?:it|you) (?:already says|wrote above)\b|\bcomes? after this one\b|\bthe reader has just read section\b|"
     r"\bthis is the last section\s*:|\bbring the piece to a close\b|\bmore sections follow\b|"
