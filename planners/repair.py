@@ -51,7 +51,9 @@ def suggested_sections(target_words: int) -> int:
 
 
 def _norm(text: str) -> str:
-    return re.sub(r"[^a-z0-9\u4e00-\u9fff]+", " ", text.lower()).strip()
+    """Lower case, punctuation out; apostrophes dropped, so "Panda's Social Behavior" and "Pandas' Social Behavior"
+    (two sections of the 0.5B's plan for an introduction to pandas) are the same title."""
+    return re.sub(r"[^a-z0-9\u4e00-\u9fff]+", " ", re.sub(r"['’]", "", text.lower())).strip()
 
 
 _PLACEHOLDER = re.compile(r"(title|section|part|chapter|heading|main point|point|topic)?")

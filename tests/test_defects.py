@@ -740,3 +740,64 @@ def test_a_last_section_describing_the_report_instead_of_ending_it_is_chatter():
 def test_a_description_of_the_piece_left_at_the_start_of_a_section_is_chatter():
     cleaned = remove_defects(f"It also explores the history of the camps in Chad.\n\n{SUDAN_P}", sudan(1))
     assert cleaned.text == SUDAN_P and cleaned.found == Counter(chatter=1)
+
+
+PANDAS = "Write a 4000 words introduction about panda"
+PANDA_P = ("Giant pandas live in the bamboo forests of Sichuan, Shaanxi and Gansu, high in the mountains of central "
+           "China. An adult eats twelve to thirty-eight kilograms of bamboo a day and spends most of its waking hours "
+           "feeding, because its gut digests little of what it eats.")
+
+
+def panda(index: int, count: int = 3) -> Place:
+    titles = ("Introduction to Pandas", "What Pandas Eat", "Pandas and People")[:count]
+    return Place(index=index, count=count, title=titles[index], instruction=PANDAS,
+                 other_titles=tuple(t for i, t in enumerate(titles) if i != index))
+
+
+def test_the_document_or_its_parts_as_the_subject_of_a_sentence_is_chatter():
+    """From the 0.5B's 4,000-word introduction to pandas: paragraphs describing the introduction and its sections."""
+    described = ("This introduction provides a basic overview of panda biology, describing their habitats. By focusing "
+                 "on the scientific aspects of the topic, the introduction ensures that readers receive accurate "
+                 "information. It also allows readers to understand the key points. Finally, by emphasizing the "
+                 "importance of learning more about pandas, the introduction helps readers appreciate them.")
+    outline = ("They are also known for their strong diet. Finally, it concludes with a statement about the importance "
+               "of pandas. The subsequent sections then provide additional details about how pandas are found. These "
+               "sections also provide context. The final section ends with a statement about conservation. The "
+               "introduction and each of its sections provide readers with a comprehensive overview of pandas.")
+    note = ("Note: This introduction assumes that the reader is familiar with pandas' diet. If they don't know these "
+            "topics, they may need to consult additional information before reading this introduction. To learn more "
+            "about pandas, readers may want to refer to books and documentaries. Additionally, they may want to visit "
+            "national parks. Overall, this introduction provides a basic overview of pandas and their role in nature.")
+    draft = ("Note: This introduction is just a draft, and there may be errors or inconsistencies in it. Let me know if "
+             "you need further assistance! 🌟")
+    cleaned = remove_defects(f"{PANDA_P}\n\n{draft}\n\n{described}", panda(0))
+    assert cleaned.text == PANDA_P and cleaned.found["chatter"] >= 2 and not cleaned.left
+    for paragraph in (outline, note):
+        cleaned = remove_defects(f"{PANDA_P}\n\n{paragraph}", panda(1))
+        assert cleaned.text == PANDA_P and cleaned.found == Counter(chatter=1), paragraph
+    assert not flagged(PANDA_P, (
+        "The introduction of bamboo farming provides the pandas with a second source of food.",
+        "These sections of the reserve are closed to visitors in spring.",
+        "The final section of the trail ends at a feeding station above the river.",
+        "Keepers say the first paragraphs of a panda's life, the weeks in the den, decide how it grows.",
+        "Readers of the old Chinese texts will find pandas called 'iron-eating beasts'.",
+        "We will continue to plant bamboo along the corridors."), panda(1))
+
+
+def test_a_paragraph_that_goes_on_about_what_we_will_write_and_signs_off_is_chatter():
+    """The 0.5B's sixth section opened with a paragraph about itself and a reply to its user."""
+    reply = ("We will now continue by discussing the benefits of pandas in nature. We will also end by mentioning some "
+             "of the most popular pandas species. We will use more detail to provide a more comprehensive overview. "
+             "We will encourage readers to read the entire article for a fuller understanding. We hope that this "
+             "information will be helpful to readers. If there is anything else I can assist you with, please let me "
+             "know! Please feel free to share any additional details you may have. Thank you! 🌟")
+    cleaned = remove_defects(f"{reply}\n\n{PANDA_P}", panda(1))
+    assert cleaned.text == PANDA_P and cleaned.found == Counter(chatter=1)
+    assert not flagged(PANDA_P, ("\"Thank you!\" the keeper called after the visitors.",
+                                 "Feel the bark of the bamboo: it is harder than it looks."), panda(1))
+
+
+def test_a_replacement_character_from_a_cut_emoji_is_removed():
+    """The 0.5B ended a continuation "Thank you! 🌟\ufffd": two tokens of an emoji, the second never completed."""
+    cleaned = remove_defects(f"{PANDA_P} 🌟\ufffd\n\n{PANDA_P.replace('Giant', 'Red')}", panda(1))
+    assert "\ufffd" not in cleaned.text and "🌟" in cleaned.text

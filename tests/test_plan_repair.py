@@ -413,3 +413,12 @@ def test_a_numbered_label_before_a_planned_title_is_removed(title, plain):
     """The 0.5B's story plans: 'The Second Chapter 2: The First Line of Escape'. Headings are the titles."""
     sections, _ = repair_plan(INSTRUCTION, 700, [sec(title), sec("Trade")])
     assert sections[0].title == plain
+
+
+def test_titles_that_differ_only_by_an_apostrophe_are_duplicates():
+    """The 0.5B's plan for an introduction to pandas had "Panda's Social Behavior" and "Pandas' Social Behavior"."""
+    raw = [sec("Panda's Social Behavior"), sec("What Pandas Eat"), sec("Pandas' Social Behavior")]
+    sections, repairs = repair_plan("Write a 1000 words introduction about panda", 900, raw)
+    assert [s.title for s in sections].count("Panda's Social Behavior") == 1
+    assert "Pandas' Social Behavior" not in [s.title for s in sections]
+    assert any("duplicate section \"Pandas' Social Behavior\"" in r for r in repairs)

@@ -74,9 +74,10 @@ _SIGN_OFF = re.compile(
     r"^(?![\"“'‘])\W*(?:thank(?:s| you) for (?:reading my (?:passage|response|answer|text|essay|article|story)|"
     r"your request|asking)|i hope (?:that )?(?:this|it|you|the (?:[\w-]+ ){0,5}"
     r"(?:version|text|article|passage|essay|answer|response|story|section|piece)) (?:helps|helped|meets|was helpful|"
-    r"is helpful|answers|gives|has been)|(?:please )?let me know if you (?:have|need) any (?:other |more |further )?"
-    r"(?:questions|help|changes)|is there anything else (?:i|you)|goodbye\W*$"
-    r"|if you have any (?:other |more |further )?questions(?: or need [^.!?]{0,60})?, (?:please|feel free)\b)",
+    r"is helpful|answers|gives|has been)|(?:please )?let me know if you (?:have|need) (?:any )?(?:other |more |further |additional )?"
+    r"(?:questions|help|changes|assistance|information)|is there anything else (?:i|you)|goodbye\W*$"
+    r"|if you have any (?:other |more |further )?questions(?: or need [^.!?]{0,60})?, (?:please|feel free)\b"
+    r"|thank(?:s| you)(?: so much| very much)?\W*$)",
     re.IGNORECASE)
 # Writing whose own close may sign off ("Please let me know if you have any questions." ending an email)
 _CORRESPONDENCE = re.compile(r"\b(?:letters?|e-?mails?|messages?|memos?|replies|reply|notes? to)\b", re.IGNORECASE)
@@ -95,6 +96,11 @@ _SUMMING = r"overall|ultimately|in the end"
 _CLOSING_LAST = re.compile(rf"^\W*(?:{_SUMMING}|finally, (?:it is|we|the)),? ", re.IGNORECASE)
 # A paragraph summing the piece up; in the last section, one right before "In conclusion, ..." is a first close.
 _SUMMING_UP = re.compile(rf"^\W*(?:{_SUMMING}|all things considered),? ", re.IGNORECASE)
+# The document, or a part of it, named as the subject of a sentence ("This introduction", "The subsequent sections")
+_SELF = (r"(?:this|the|our) (?:introduction|conclusion)|(?:this|our) (?:section|chapter|article|essay|piece|guide|report|"
+         r"overview|summary|draft|text|post|paper)|these (?:sections|chapters|paragraphs)"
+         r"|the (?:subsequent|following|final|last|next|remaining|previous|preceding|opening|closing|first) "
+         r"(?:sections?|chapters?|paragraphs?)")
 _META = re.compile(
     r"\b(?:this|the above|your|my) (?:article|essay|section|piece|text|story|post|passage|response|paragraph|"
     r"chapter|draft|answer|rewrite)\b.{0,40}\b(?:is (?:a |an |very |quite |really )?(?:well|great|good|excellent|"
@@ -161,7 +167,8 @@ _META = re.compile(
     # summary of ...", "We hope that this article will be helpful to ..."
     r"|^\W*in the [\"“][^\"”]{1,60}[\"”](?: section| part| chapter)?,? (?:we|i) (?:will|shall|'ll)\b"
     r"|^\W*(?:finally|lastly|then),? (?:we|i) will (?:conclude|end|close|finish|wrap up) (?:with|by)\b"
-    r"|\b(?:we|i) hope (?:that )?(?:this|the|our|my) (?:article|essay|piece|report|post|guide|paper|text|section) "
+    r"|\b(?:we|i) hope (?:that )?(?:this|the|our|my) (?:article|essay|piece|report|post|guide|paper|text|section|"
+    r"information|introduction|overview) "
     r"(?:will be|is|was|has been) (?:helpful|useful|informative)\b"
     # the piece praising or summing itself up: "Overall, the piece serves as a valuable resource for anyone interested
     # in ...", "In conclusion, the piece provides a comprehensive understanding of ...", "The reader will gain a deeper
@@ -182,15 +189,35 @@ _META = re.compile(
     r"|^\W*the (?:[\w'-]+ ){1,5}section (?:begins|starts|opens|ends|closes) (?:by \w+ing|with (?:an? |the )?"
     r"(?:introduction|overview|summary|discussion|look at))\b"
     r"|\bin this (?:piece|article|essay|report|post|guide|paper|text|section|part|chapter),? (?:we|i) (?:will|shall|'ll|"
-    r"are going to|explore|discuss|examine|look at)\b", re.IGNORECASE)
+    r"are going to|explore|discuss|examine|look at)\b"
+    # the document or a part of it as the subject, telling what it does for its reader: "This introduction provides
+    # a basic overview of ...", "The subsequent sections then provide ...", "The final section ends with a statement
+    # about ...", "The introduction and each of its sections provide readers with ...", "Note: This introduction
+    # assumes that the reader ...", "..., the introduction ensures that readers receive ..." (a noun followed by its
+    # verb: "The introduction of rabbits provides ..." and "These sections of the wall" are not about the text)
+    rf"|(?:^\W*(?:(?:note|finally|additionally|overall|in short|in addition|thus|also|moreover)[,:]? )?|, )(?:{_SELF})"
+    r"(?: and [^.,;]{1,40})? (?:then |also |further |now |first |thus |therefore |simply )?"
+    r"(?:provides?|covers?|ends?|ensures?|allows?|helps?|assumes?|gives?|offers?|focus(?:es)?|describes?|discuss(?:es)?|"
+    r"explores?|highlights?|concludes?|includes?|should be|is (?:just|only|meant|intended)|serves?|aims?|presents?|"
+    r"outlines?|introduces?|summari[sz]es?|emphasi[sz]es?|delves?|walks|takes (?:the )?readers?)\b"
+    r"|(?:^\W*|, )(?:the reader|readers) will (?:gain|learn|come away|get a|discover|find out|have a)\b"
+    # the model's reply to its user, wherever it says so: "We hope that this information will be helpful to readers.
+    # If there is anything else I can assist you with, please let me know! Please feel free to share any ..."
+    r"|\bif there(?:'s| is) anything else\b|\b(?:i|we) can (?:assist|help) you\b"
+    r"|^\W*(?:please )?feel free to (?:share (?:any|your) (?:additional |other |more )?(?:details|information|feedback|"
+    r"thoughts)|ask (?:me|if you)|reach out to me|contact me|let me know)\b"
+    r"|\bread the (?:entire|whole|full|rest of the) (?:article|essay|piece|guide|report|post|text)\b"
+    r"|\b(?:before|after|by|while) reading this (?:introduction|article|essay|guide|piece|section|report|post|text)\b"
+    r"|^\W*to learn more about [^,.]{1,60}, (?:you|readers) (?:can|could|may|might|should)\b"
+    r"|^\W*(?:now,? )?we will (?:now |also )?(?:continue|begin|start|end|close|conclude|finish) (?:by|with)\b", re.IGNORECASE)
 # A sentence that goes on describing the piece after one of the above ("It also covers ...", "Finally, it concludes
 # by ..."): counted towards a paragraph that describes the piece, never cut on its own (prose says "It covers 40 acres")
 _META_CONTINUED = re.compile(
     r"^\W*(?:finally, |lastly, |additionally, )?(?:it|the (?:story|tale|piece|article|essay)) (?:also |then |further )?"
     r"(?:covers|includes|highlights|touches on|discusses|explores|examines|describes|provides|offers|concludes|"
-    r"introduces|outlines|delves|begins with|ends with)\b"
+    r"introduces|outlines|delves|begins with|ends with|(?:will )?(?:allows?|helps?|ensures?|gives?) (?:the )?readers?)\b"
     r"|^\W*(?:finally, |lastly, |additionally, |also, )?we will (?:also )?(?:provide|look at|discuss|explore|examine|"
-    r"cover|describe|present|outline|highlight)\b", re.IGNORECASE)
+    r"cover|describe|present|outline|highlight|mention|include|encourage|use more)\b", re.IGNORECASE)
 
 _CODE = re.compile(r"^\s*(?:```|~~~|def \w+\(|class \w+[:(]|import \w+|from \w+ import|#include|public static|"
                    r"function \w+\(|(?:var|let|const) \w+ =|print\(|console\.log|SELECT .+ FROM )")
@@ -771,10 +798,11 @@ def _without_dangling_start(before: str, after: str) -> str:
 
 def remove_defects(text: str, place: Place | None = None, earlier: str = "") -> Cleaned:
     """`text` with every defect that can be cut cleanly removed. Cutting may expose another (a title line under
-    a remark), so it runs until nothing more is found. Stray characters of another script go first, and
+    a remark), so it runs until nothing more is found. Stray characters of another script (and U+FFFD) go first, and
     paragraphs the model separated by a single line break are made paragraphs (`separate_paragraphs`)."""
     found: Counter = Counter()
     text = separate_paragraphs(text)
+    text = text.replace("\ufffd", "")  # bytes that decode to no character: an emoji cut between its tokens
     if place is not None:
         text = drop_stray_script(text, place.instruction)
     for _ in range(4):
