@@ -801,3 +801,36 @@ def test_a_replacement_character_from_a_cut_emoji_is_removed():
     """The 0.5B ended a continuation "Thank you! 🌟\ufffd": two tokens of an emoji, the second never completed."""
     cleaned = remove_defects(f"{PANDA_P} 🌟\ufffd\n\n{PANDA_P.replace('Giant', 'Red')}", panda(1))
     assert "\ufffd" not in cleaned.text and "🌟" in cleaned.text
+
+
+SPEECH = "You are a soon-to-be-married individual, please prepare a 800-word speech: words of gratitude to parents."
+SPEECH_P = ("Mum and Dad, you drove me to every swimming lesson at six in the morning and never once said you were "
+            "tired. Whatever I know about keeping a promise, I learned by watching the two of you keep yours.")
+
+
+def speech(index: int, count: int = 3) -> Place:
+    titles = ("Thank You, Mum and Dad", "Anna", "The Years Ahead")[:count]
+    return Place(index=index, count=count, title=titles[index], instruction=SPEECH,
+                 other_titles=tuple(t for i, t in enumerate(titles) if i != index))
+
+
+def test_a_speech_planned_aloud_or_about_the_piece_is_chatter():
+    """The 0.5B's wedding speech: its sections said what the speech would say, and went on about "the piece"."""
+    planned = ("In the first paragraph, we will express gratitude to our parents. We will say something like, \"I am "
+               "grateful for the support I have received.\" This will be followed by a brief statement about our "
+               "future prospects.")
+    extender = ("I'll also include some additional details and examples to make it more engaging and informative. I'll "
+                "also include some future prospects for the piece, such as career opportunities.")
+    moves = ("Next, the piece moves on to the parent and partner's future. I'll also include a detailed plan for the "
+             "future. I'll also include some examples of their future plans.")
+    opening = ("The piece is a soon-to-be-married individual. They have decided to write a piece of writing for a "
+               "future period.")
+    for paragraph in (planned, extender, moves, opening):
+        cleaned = remove_defects(f"{SPEECH_P}\n\n{paragraph}", speech(1))
+        assert cleaned.text == SPEECH_P and cleaned.found["chatter"] >= 1 and not cleaned.left, paragraph
+    assert not flagged(SPEECH_P, (
+        "Dad gave me a piece of advice I have kept ever since: never go to bed angry.",
+        "Anna and I will say our vows in the garden where her grandparents said theirs.",
+        "Next year we will include both families in the Christmas trip."), speech(1))
+    story = Place(index=1, count=3, title="The Board", instruction="Write a story about a chess prodigy.")
+    assert kinds(f"{SPEECH_P} She moved the piece to e4 and waited. The clock ticked on.", story) == Counter()

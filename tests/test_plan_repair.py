@@ -422,3 +422,18 @@ def test_titles_that_differ_only_by_an_apostrophe_are_duplicates():
     assert [s.title for s in sections].count("Panda's Social Behavior") == 1
     assert "Pandas' Social Behavior" not in [s.title for s in sections]
     assert any("duplicate section \"Pandas' Social Behavior\"" in r for r in repairs)
+
+
+def test_a_main_point_about_the_piece_itself_gives_way_to_the_title():
+    """The 0.5B's plan of a wedding speech: every main point was about "the piece", and so was every section."""
+    raw = [sec("Gratitude to Our Parents", "The piece is a soon-to-be-married individual who has been preparing a "
+               "piece of writing for a future period."),
+           sec("Our Future Together", "The future of the piece is promising, with the piece being a well-researched "
+               "and well-written work."),
+           sec("A Piece of Cake", "How the wedding cake, a piece of our grandmother's recipe book, was baked.")]
+    sections, repairs = repair_plan("Prepare an 800-word wedding speech.", 900, raw)
+    points = {s.title: s.main_point for s in sections}
+    assert points["Gratitude to Our Parents"] == "Gratitude to Our Parents"
+    assert points["Our Future Together"] == "Our Future Together"
+    assert points["A Piece of Cake"].startswith("How the wedding cake")
+    assert sum("main point was about the piece itself" in r for r in repairs) == 2

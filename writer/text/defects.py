@@ -209,7 +209,14 @@ _META = re.compile(
     r"|\bread the (?:entire|whole|full|rest of the) (?:article|essay|piece|guide|report|post|text)\b"
     r"|\b(?:before|after|by|while) reading this (?:introduction|article|essay|guide|piece|section|report|post|text)\b"
     r"|^\W*to learn more about [^,.]{1,60}, (?:you|readers) (?:can|could|may|might|should)\b"
-    r"|^\W*(?:now,? )?we will (?:now |also )?(?:continue|begin|start|end|close|conclude|finish) (?:by|with)\b", re.IGNORECASE)
+    r"|^\W*(?:now,? )?we will (?:now |also )?(?:continue|begin|start|end|close|conclude|finish) (?:by|with)\b"
+    # the text planned aloud, from the 0.5B's wedding speech: "In the first paragraph, we will express gratitude ...
+    # We will say something like, ... This will be followed by a brief statement about ...", "I'll also include some
+    # additional details and examples to make it more engaging and informative."
+    r"|^\W*in the (?:first|second|third|fourth|fifth|next|final|last|opening|closing) paragraph,? (?:we|i) "
+    r"(?:will|shall|'ll)\b|\b(?:we|i) (?:will|'ll|could|can|might) say something like\b"
+    r"|^\W*this will be followed by (?:a|an|the)\b|\bto make it more (?:engaging|informative|detailed|interesting|"
+    r"readable|vivid)\b|\ba piece of writing\b", re.IGNORECASE)
 # A sentence that goes on describing the piece after one of the above ("It also covers ...", "Finally, it concludes
 # by ..."): counted towards a paragraph that describes the piece, never cut on its own (prose says "It covers 40 acres")
 _META_CONTINUED = re.compile(
@@ -217,7 +224,12 @@ _META_CONTINUED = re.compile(
     r"(?:covers|includes|highlights|touches on|discusses|explores|examines|describes|provides|offers|concludes|"
     r"introduces|outlines|delves|begins with|ends with|(?:will )?(?:allows?|helps?|ensures?|gives?) (?:the )?readers?)\b"
     r"|^\W*(?:finally, |lastly, |additionally, |also, )?we will (?:also )?(?:provide|look at|discuss|explore|examine|"
-    r"cover|describe|present|outline|highlight|mention|include|encourage|use more)\b", re.IGNORECASE)
+    r"cover|describe|present|outline|highlight|mention|include|encourage|use more)\b"
+    r"|^\W*(?:next,? |then,? |also,? )?i(?:'ll| will) (?:also )?include\b", re.IGNORECASE)
+# "The piece": the prompts' own word for the document. Outside a story, and where the instruction does not use it, a
+# sentence about "the piece" is about the text ("Next, the piece moves on to the parent and partner's future", "The
+# piece is a soon-to-be-married individual ..."). "A piece of land" is matter.
+_OUR_PIECE = re.compile(r"\b(?:the|this|our) piece\b(?! of\b)", re.IGNORECASE)
 
 _CODE = re.compile(r"^\s*(?:```|~~~|def \w+\(|class \w+[:(]|import \w+|from \w+ import|#include|public static|"
                    r"function \w+\(|(?:var|let|const) \w+ =|print\(|console\.log|SELECT .+ FROM )")
@@ -528,6 +540,7 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
     first_prose = True
     concluded = None  # in the last section: (whether "In conclusion"-like, paragraph) of its first close
     signs_off = bool(_CORRESPONDENCE.search(place.instruction))  # a letter's close is its text, not a reply
+    ours = not narrative(place.instruction) and not re.search(r"\bpieces?\b", place.instruction, re.IGNORECASE)
     for k, block in enumerate(paragraphs):
         body = block.text(text)
         # heading lines, anywhere in the paragraph
@@ -609,6 +622,9 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
             if n > 0 and not signs_off and _SIGN_OFF.match(sentence):  # the model's reply from here to the paragraph's end
                 found.append(Finding("chatter", s, block.end, text[s:block.end]))
                 break
+            if ours and _OUR_PIECE.search(sentence) and len(spans) > 1:
+                found.append(Finding("chatter", s, e, sentence))
+                continue
             if _META.search(sentence) and len(spans) > 1:  # the piece describing itself, wherever it does
                 found.append(Finding("chatter", s, e, sentence))
                 continue
