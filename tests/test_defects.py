@@ -18,10 +18,14 @@ P2 = ("Inside those buildings, open stacks let readers browse for themselves. A 
       "for each title, and librarians began to choose books for curiosity as well as for duty.")
 
 
+def placed(index: int, titles: tuple[str, ...], instruction: str, **kw) -> Place:
+    """Section `index` of a document with these `titles`, written for `instruction`."""
+    return Place(index=index, count=len(titles), title=titles[index], instruction=instruction,
+                 other_titles=tuple(t for i, t in enumerate(titles) if i != index), **kw)
+
+
 def middle(index: int = 1, **kw) -> Place:
-    titles = kw.pop("titles", TITLES)
-    return Place(index=index, count=len(titles), title=titles[index],
-                 other_titles=tuple(t for i, t in enumerate(titles) if i != index), instruction=INSTRUCTION, **kw)
+    return placed(index, tuple(kw.pop("titles", TITLES)), INSTRUCTION, **kw)
 
 
 def kinds(text: str, place: Place | None = None, earlier: str = "") -> Counter:
@@ -628,8 +632,7 @@ CARE_LIST = "1. Take the painkillers you were given.\n2. Chew on the other side 
 
 
 def care(index: int) -> Place:
-    return Place(index=index, count=len(CARE_TITLES), title=CARE_TITLES[index], instruction=CARE,
-                 other_titles=tuple(t for i, t in enumerate(CARE_TITLES) if i != index))
+    return placed(index, tuple(CARE_TITLES), CARE)
 
 
 def test_a_lead_in_naming_another_section_cuts_the_rest_and_its_own_stays():
@@ -681,9 +684,7 @@ SUDAN_P = ("More than a million people have crossed from Sudan into Chad since A
 
 
 def sudan(index: int, count: int = 2) -> Place:
-    titles = ("Introduction", "Background", "Responses")[:count]
-    return Place(index=index, count=count, title=titles[index], instruction=SUDAN,
-                 other_titles=tuple(t for i, t in enumerate(titles) if i != index))
+    return placed(index, ("Introduction", "Background", "Responses")[:count], SUDAN)
 
 
 def test_an_introduction_announcing_the_article_instead_of_writing_it_is_chatter():
@@ -749,9 +750,7 @@ PANDA_P = ("Giant pandas live in the bamboo forests of Sichuan, Shaanxi and Gans
 
 
 def panda(index: int, count: int = 3) -> Place:
-    titles = ("Introduction to Pandas", "What Pandas Eat", "Pandas and People")[:count]
-    return Place(index=index, count=count, title=titles[index], instruction=PANDAS,
-                 other_titles=tuple(t for i, t in enumerate(titles) if i != index))
+    return placed(index, ("Introduction to Pandas", "What Pandas Eat", "Pandas and People")[:count], PANDAS)
 
 
 def test_the_document_or_its_parts_as_the_subject_of_a_sentence_is_chatter():
@@ -809,9 +808,7 @@ SPEECH_P = ("Mum and Dad, you drove me to every swimming lesson at six in the mo
 
 
 def speech(index: int, count: int = 3) -> Place:
-    titles = ("Thank You, Mum and Dad", "Anna", "The Years Ahead")[:count]
-    return Place(index=index, count=count, title=titles[index], instruction=SPEECH,
-                 other_titles=tuple(t for i, t in enumerate(titles) if i != index))
+    return placed(index, ("Thank You, Mum and Dad", "Anna", "The Years Ahead")[:count], SPEECH)
 
 
 def test_a_speech_planned_aloud_or_about_the_piece_is_chatter():
