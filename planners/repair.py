@@ -237,7 +237,8 @@ _POINT_META = re.compile(
 # individual who has been preparing a piece of writing", "The future of the piece is promising, with the piece being a
 # well-researched and well-written work" (the 0.5B's plan of a wedding speech). Quoted in the section prompt, it has the
 # model write about "the piece" instead of writing it. "A piece of cake" is matter.
-_ABOUT_PIECE = re.compile(r"\b(?:the|this|our) piece\b(?! of\b)", re.IGNORECASE)
+_ABOUT_PIECE = re.compile(r"\b(?:the|this|our) piece(?! of\b)\b|\b(?:the|this|our) piece of (?:research|writing|"
+                          r"work|text|content)\b", re.IGNORECASE)
 
 
 def point_matter(point: str) -> str:

@@ -229,7 +229,8 @@ _META_CONTINUED = re.compile(
 # "The piece": the prompts' own word for the document. Outside a story, and where the instruction does not use it, a
 # sentence about "the piece" is about the text ("Next, the piece moves on to the parent and partner's future", "The
 # piece is a soon-to-be-married individual ..."). "A piece of land" is matter.
-_OUR_PIECE = re.compile(r"\b(?:the|this|our) piece\b(?! of\b)", re.IGNORECASE)
+_OUR_PIECE = re.compile(r"\b(?:the|this|our) piece(?! of\b)\b|\b(?:the|this|our) piece of (?:research|writing|work|"
+                        r"text|content)\b", re.IGNORECASE)  # "The piece of research aims to evaluate ..."
 
 _CODE = re.compile(r"^\s*(?:```|~~~|def \w+\(|class \w+[:(]|import \w+|from \w+ import|#include|public static|"
                    r"function \w+\(|(?:var|let|const) \w+ =|print\(|console\.log|SELECT .+ FROM )")
