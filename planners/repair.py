@@ -18,6 +18,7 @@ import re
 from collections import Counter
 
 from writer.artifacts import PlannedSection
+from writer.text.defects import OUR_PIECE
 
 MIN_SECTION_WORDS = 150
 MAX_SECTION_WORDS = 1000
@@ -158,7 +159,9 @@ def usable_sections(raw_sections) -> tuple[list[dict], list[str]]:
         if matter != brief:
             brief = matter
             repairs.append(f"section {k + 1}: main point said what the piece will do; kept what it is about")
-        elif _ABOUT_PIECE.search(brief):
+        elif OUR_PIECE.search(brief):
+            # "The piece is a soon-to-be-married individual ..." (the 0.5B's plan of a wedding speech): quoted in the
+            # section prompt, a point about the text itself has the model write about "the piece" instead of writing it
             brief = title
             repairs.append(f"section {k + 1}: main point was about the piece itself; the title stands for it")
         items.append({"title": title, "main_point": brief, "words": _as_int(raw.get("words"))})
@@ -231,14 +234,6 @@ _POINT_META = re.compile(
     r"(?:be about|covers?|discuss(?:es)?|explores?|describes?|introduces?|examines?|explains?|outlines?|presents?|"
     r"focus(?:es)? on|looks? at|provides? (?:an? |the reader with an? )?(?:overview|introduction|summary) of))\s+(?=\w)",
     re.IGNORECASE)
-
-
-# A main point about the text itself, in the planning prompt's own word for it: "The piece is a soon-to-be-married
-# individual who has been preparing a piece of writing", "The future of the piece is promising, with the piece being a
-# well-researched and well-written work" (the 0.5B's plan of a wedding speech). Quoted in the section prompt, it has the
-# model write about "the piece" instead of writing it. "A piece of cake" is matter.
-_ABOUT_PIECE = re.compile(r"\b(?:the|this|our) piece(?! of\b)\b|\b(?:the|this|our) piece of (?:research|writing|"
-                          r"work|text|content)\b", re.IGNORECASE)
 
 
 def point_matter(point: str) -> str:

@@ -228,8 +228,8 @@ _META_CONTINUED = re.compile(
     r"|^\W*(?:next,? |then,? |also,? )?i(?:'ll| will) (?:also )?include\b", re.IGNORECASE)
 # "The piece": the prompts' own word for the document. Outside a story, and where the instruction does not use it, a
 # sentence about "the piece" is about the text ("Next, the piece moves on to the parent and partner's future", "The
-# piece is a soon-to-be-married individual ..."). "A piece of land" is matter.
-_OUR_PIECE = re.compile(r"\b(?:the|this|our) piece(?! of\b)\b|\b(?:the|this|our) piece of (?:research|writing|work|"
+# piece is a soon-to-be-married individual ..."); the plan repair drops a main point about it. "A piece of land" is matter.
+OUR_PIECE = re.compile(r"\b(?:the|this|our) piece(?! of\b)\b|\b(?:the|this|our) piece of (?:research|writing|work|"
                         r"text|content)\b", re.IGNORECASE)  # "The piece of research aims to evaluate ..."
 
 _CODE = re.compile(r"^\s*(?:```|~~~|def \w+\(|class \w+[:(]|import \w+|from \w+ import|#include|public static|"
@@ -623,7 +623,7 @@ def find_defects(text: str, place: Place | None = None, earlier: str = "") -> li
             if n > 0 and not signs_off and _SIGN_OFF.match(sentence):  # the model's reply from here to the paragraph's end
                 found.append(Finding("chatter", s, block.end, text[s:block.end]))
                 break
-            if ours and _OUR_PIECE.search(sentence) and len(spans) > 1:
+            if ours and OUR_PIECE.search(sentence) and len(spans) > 1:
                 found.append(Finding("chatter", s, e, sentence))
                 continue
             if _META.search(sentence) and len(spans) > 1:  # the piece describing itself, wherever it does
